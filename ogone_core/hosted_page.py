@@ -1,0 +1,137 @@
+"""The hosted payment page (e-Commerce): a signed form the customer's browser posts to the platform."""
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from .account import Account, Page
+from .amounts import to_decimal, to_minor_units
+from .errors import InvalidRequest
+from .signing import compute_shasign
+from .validation import Operation, validate_alias, validate_order_id
+
+
+@dataclass(frozen=True)
+class SignedForm:
+    """A form ready to post: the action URL and the fields, SHASIGN last."""
+
+    action: str
+    fields: tuple[tuple[str, str], ...]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.fields)
+
+    def html(self, title: str = "Redirecting to the payment page",
+             button: str = "Continue to the payment page") -> str:
+        """A complete page that posts the form by itself (and has a button when scripts are off)."""
+        inputs = "\n".join(
+            f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+            for name, value in self.fields)
+        return (
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title></head>\n"
+            "<body onload=\"document.forms[0].submit()\">\n"
+            f'<form method="post" action="{html.escape(self.action)}" accept-charset="utf-8">\n'
+            f"{inputs}\n"
+            f'<noscript><button type="submit">{html.escape(button)}</button></noscript>\n'
+            "</form>\n</body></html>\n")
+
+
+@dataclass(frozen=True)
+class HostedPaymentRequest:
+    """One payment attempt on the hosted payment page (``orderstandard[_utf8].asp``)."""
+
+    order_id: str
+    amount: Decimal
+    currency: str
+    language: str = "en_US"
+    operation: Operation = Operation.SALE
+    customer_name: str = ""
+    email: str = ""
+    owner_address: str = ""
+    owner_zip: str = ""
+    owner_town: str = ""
+    owner_country: str = ""
+    owner_phone: str = ""
+    description: str = ""
+    accept_url: str = ""
+    decline_url: str = ""
+    exception_url: str = ""
+    cancel_url: str = ""
+    back_url: str = ""
+    home_url: str = ""
+    catalog_url: str = ""
+    alias: str = ""
+    alias_usage: str = ""
+    alias_operation: str = ""
+    alias_persisted_after_use: str = ""
+    complus: str = ""
+    paramplus: Mapping[str, str] = field(default_factory=dict)
+    template: str = ""
+    title: str = ""
+    payment_method: str = ""
+    brand: str = ""
+    win3ds: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_order_id(self.order_id)
+        object.__setattr__(self, "amount", to_decimal(self.amount))
+        if self.amount <= 0:
+            raise InvalidRequest("the amount of a payment must be positive")
+        to_minor_units(self.amount, self.currency)
+        if Operation(self.operation) not in (Operation.SALE, Operation.AUTHORIZATION):
+            raise InvalidRequest("the hosted payment page takes OPERATION RES or SAL")
+        if self.alias:
+            validate_alias(self.alias)
+        if self.alias_persisted_after_use not in ("", "Y", "N"):
+            raise InvalidRequest("alias_persisted_after_use is 'Y' or 'N'")
+
+    def parameters(self, account: Account) -> list[tuple[str, str]]:
+        values = {
+            "PSPID": account.pspid,
+            "ORDERID": self.order_id,
+            "AMOUNT": str(to_minor_units(self.amount, self.currency)),
+            "CURRENCY": self.currency,
+            "LANGUAGE": self.language,
+            "OPERATION": Operation(self.operation).value,
+            "CN": self.customer_name,
+            "EMAIL": self.email,
+            "OWNERADDRESS": self.owner_address,
+            "OWNERZIP": self.owner_zip,
+            "OWNERTOWN": self.owner_town,
+            "OWNERCTY": self.owner_country,
+            "OWNERTELNO": self.owner_phone,
+            "COM": self.description,
+            "ACCEPTURL": self.accept_url,
+            "DECLINEURL": self.decline_url,
+            "EXCEPTIONURL": self.exception_url,
+            "CANCELURL": self.cancel_url,
+            "BACKURL": self.back_url,
+            "HOMEURL": self.home_url,
+            "CATALOGURL": self.catalog_url,
+            "ALIAS": self.alias,
+            "ALIASUSAGE": self.alias_usage,
+            "ALIASOPERATION": self.alias_operation,
+            "ALIASPERSISTEDAFTERUSE": self.alias_persisted_after_use,
+            "COMPLUS": self.complus,
+            "PARAMPLUS": urlencode(list(self.paramplus.items())),
+            "TP": self.template,
+            "TITLE": self.title,
+            "PM": self.payment_method,
+            "BRAND": self.brand,
+            "WIN3DS": self.win3ds,
+        }
+        for name, value in self.extra.items():
+            if name.upper() in values:
+                raise InvalidRequest(f"{name} has its own field; do not pass it in extra")
+            values[name.upper()] = value
+        return [(name, value) for name, value in values.items() if value]
+
+    def render(self, account: Account) -> SignedForm:
+        params = self.parameters(account)
+        shasign = compute_shasign(params, account.sha_in, account.algorithm, "in", account.encoding)
+        return SignedForm(account.url(Page.HOSTED_PAYMENT), tuple(params) + (("SHASIGN", shasign),))

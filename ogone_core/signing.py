@@ -1,0 +1,158 @@
+"""SHA-IN / SHA-OUT signatures ("each parameter followed by the passphrase").
+
+Rules (e-Commerce Advanced guide 11.1-11.2): names upper-cased, only names in the official list for the
+direction, empty values left out, values verbatim, names sorted, ``NAME=value`` followed by the passphrase
+for every pair, hashed as UTF-8 (``_utf8`` pages) or ISO-8859-1, uppercase hex.
+
+Sorting: the platform orders ``_`` before digits and letters (ICU root collation; the official SHA-OUT list
+puts SCO_CATEGORY before SCORING), which plain byte order gets wrong. The sort key below encodes that.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Union
+
+from .errors import InvalidRequest
+from .parameters import Direction, parameter_list
+
+Params = Union[Mapping[str, object], Iterable[tuple[str, object]]]
+
+_UNDERSCORE_FIRST = str.maketrans({"_": "\x01"})
+_CACHE_LIMIT = 4096
+
+
+class Algorithm(str, Enum):
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+    SHA512 = "sha512"
+
+    @classmethod
+    def parse(cls, value: "Algorithm | str") -> "Algorithm":
+        if isinstance(value, cls):
+            return value
+        normalised = str(value).lower().replace("-", "")
+        try:
+            return cls(normalised)
+        except ValueError:
+            raise InvalidRequest(
+                f"unknown hash algorithm {value!r}: use sha1, sha256 or sha512") from None
+
+    @property
+    def hex_length(self) -> int:
+        return {"sha1": 40, "sha256": 64, "sha512": 128}[self.value]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_HASHES = {
+    Algorithm.SHA1: hashlib.sha1,
+    Algorithm.SHA256: hashlib.sha256,
+    Algorithm.SHA512: hashlib.sha512,
+}
+
+# raw name -> (sort key, NAME) when the name takes part, None when it does not; one cache per direction.
+_name_cache: dict[str, dict[str, tuple[str, str] | None]] = {"in": {}, "out": {}}
+
+
+def _classify(name: str, direction: Direction) -> tuple[str, str] | None:
+    cache = _name_cache[direction]
+    try:
+        return cache[name]
+    except KeyError:
+        pass
+    upper = name.upper()
+    signed = upper != "SHASIGN" and upper in parameter_list(direction)
+    entry = (upper.translate(_UNDERSCORE_FIRST), upper) if signed else None
+    if len(cache) < _CACHE_LIMIT:
+        cache[name] = entry
+    return entry
+
+
+def _pairs(params: Params) -> Iterable[tuple[str, object]]:
+    if isinstance(params, Mapping):
+        return params.items()
+    return params
+
+
+def _text(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidRequest(
+        f"parameter {name} must be a string or an integer, not {type(value).__name__}")
+
+
+def signed_pairs(params: Params, direction: Direction = "in") -> list[tuple[str, str]]:
+    """The (NAME, value) pairs that take part in the signature, in signing order."""
+    if direction not in _name_cache:
+        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    keyed: dict[str, tuple[str, str]] = {}
+    count = 0
+    for name, value in _pairs(params):
+        entry = _classify(name, direction)
+        if entry is None:
+            continue
+        count += 1
+        keyed[entry[0]] = (entry[1], value if value.__class__ is str else _text(name, value))
+        if len(keyed) != count:
+            raise InvalidRequest(f"parameter {entry[1]} is given more than once (names are case-insensitive)")
+    return [keyed[key] for key in sorted(keyed) if keyed[key][1]]
+
+
+def canonical_string(params: Params, passphrase: str, direction: Direction = "in") -> str:
+    """The exact string that is hashed."""
+    return "".join([f"{name}={value}{passphrase}" for name, value in signed_pairs(params, direction)])
+
+
+def compute_shasign(params: Params, passphrase: str, algorithm: "Algorithm | str" = "sha512",
+                    direction: Direction = "in", encoding: str = "utf-8") -> str:
+    """SHASIGN of ``params`` as uppercase hex."""
+    if not passphrase:
+        raise InvalidRequest("the SHA passphrase is empty")
+    hash_function = _HASHES[Algorithm.parse(algorithm)]
+    text = canonical_string(params, passphrase, direction)
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            f"a signed value cannot be written in {encoding}: use the UTF-8 pages") from None
+    return hash_function(data).hexdigest().upper()
+
+
+def signatures_match(expected: str, received: str) -> bool:
+    """Constant-time comparison of two hex digests, hex case-insensitive."""
+    return hmac.compare_digest(expected.upper().encode("ascii", "replace"),
+                               received.strip().upper().encode("ascii", "replace"))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What a signature is made of, with the passphrase masked: the tool for ``unknown order/1/s``."""
+
+    direction: str
+    included: tuple[tuple[str, str], ...]
+    excluded: tuple[tuple[str, str], ...]  # (name as given, reason)
+
+    def masked_string(self, mask: str = "<passphrase>") -> str:
+        return "".join(f"{name}={value}{mask}" for name, value in self.included)
+
+
+def explain(params: Params, direction: Direction = "in") -> Explanation:
+    pairs = list(_pairs(params))
+    excluded = []
+    for name, value in pairs:
+        if name.upper() == "SHASIGN":
+            excluded.append((name, "the signature itself is never signed"))
+        elif _classify(name, direction) is None:
+            excluded.append((name, f"not in the official SHA-{direction.upper()} list"))
+        elif not _text(name, value):
+            excluded.append((name, "empty value"))
+    return Explanation(direction, tuple(signed_pairs(pairs, direction)), tuple(excluded))

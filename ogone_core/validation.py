@@ -1,0 +1,47 @@
+"""Checks on values a merchant sends, made before anything leaves the process."""
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from .errors import InvalidRequest
+
+_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_ALIAS = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
+
+
+class Operation(str, Enum):
+    """OPERATION codes. New orders: RES, SAL (PAU, RFD). Maintenance: SAL, SAS, RFD, RFS, DEL, DES, REN."""
+
+    AUTHORIZATION = "RES"
+    SALE = "SAL"
+    PRE_AUTHORIZATION = "PAU"
+    CAPTURE_PARTIAL = "SAL"
+    CAPTURE_LAST = "SAS"
+    REFUND_PARTIAL = "RFD"
+    REFUND_LAST = "RFS"
+    DELETE = "DEL"
+    DELETE_AND_CLOSE = "DES"
+    RENEW = "REN"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def validate_order_id(order_id: str) -> str:
+    if not isinstance(order_id, str) or not _ORDER_ID.match(order_id):
+        raise InvalidRequest(
+            f"invalid ORDERID {order_id!r}: 1 to 40 characters among letters, digits, '_' and '-'")
+    return order_id
+
+
+def validate_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not _ALIAS.match(alias):
+        raise InvalidRequest(f"invalid ALIAS {alias!r}: 1 to 50 letters, digits, '_', '-' or '.'")
+    return alias
+
+
+def validate_currency(currency: str) -> str:
+    from .amounts import currency_exponent
+    currency_exponent(currency)
+    return currency
