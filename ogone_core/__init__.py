@@ -1,21 +1,31 @@
 """ogone_core: the Ogone (Ingenico ePayments) e-Commerce and DirectLink protocols, framework-neutral."""
 from .account import Account, Page
-from .amounts import currency_exponent, from_minor_units, parse_major_amount, to_minor_units
+from .alias_gateway import AliasFeedback, AliasGatewayRequest, AliasStatus, verify_alias_feedback
+from .amounts import (currency_exponent, format_major_amount, from_minor_units, parse_major_amount,
+                      to_minor_units)
+from .directlink import Card, DirectLinkClient, MaintenanceRequest, OrderRequest, ThreeDSecure
 from .errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OgoneError, OutcomeUnknown,
-                     ProtocolError, ServerError, SignatureError, TransportError, UnknownStatus)
-from .feedback import Feedback, verify_feedback
+                     ProtocolError, ServerError, SignatureError, TransportError, UnknownStatus,
+                     UnreadableOutcome)
+from .feedback import Feedback, VerifiedParams, verify_feedback, verify_signature
 from .hosted_page import HostedPaymentRequest, SignedForm
+from .ncerror import describe as describe_ncerror
+from .ncresponse import DirectLinkResponse, parse_ncresponse
 from .signing import Algorithm, canonical_string, compute_shasign, explain, signatures_match, signed_pairs
 from .status import Category, Status
+from .transport import HttpResponse, RequestsTransport, Transport, mask_parameters
 from .validation import Operation, validate_order_id
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Account", "Algorithm", "Category", "ConfigurationError", "ConnectionFailed", "Feedback",
-    "HostedPaymentRequest", "InvalidRequest", "OgoneError", "Operation", "OutcomeUnknown", "Page",
-    "ProtocolError", "ServerError", "SignatureError", "SignedForm", "Status", "TransportError",
-    "UnknownStatus", "canonical_string", "compute_shasign", "currency_exponent", "explain",
-    "from_minor_units", "parse_major_amount", "signatures_match", "signed_pairs", "to_minor_units",
-    "validate_order_id", "verify_feedback",
+    "Account", "Algorithm", "AliasFeedback", "AliasGatewayRequest", "AliasStatus", "Card", "Category",
+    "ConfigurationError", "ConnectionFailed", "DirectLinkClient", "DirectLinkResponse", "Feedback",
+    "HostedPaymentRequest", "HttpResponse", "InvalidRequest", "MaintenanceRequest", "OgoneError",
+    "Operation", "OrderRequest", "OutcomeUnknown", "Page", "ProtocolError", "RequestsTransport",
+    "ServerError", "SignatureError", "SignedForm", "Status", "ThreeDSecure", "Transport", "TransportError",
+    "UnknownStatus", "UnreadableOutcome", "VerifiedParams", "canonical_string", "compute_shasign",
+    "currency_exponent", "describe_ncerror", "explain", "format_major_amount", "from_minor_units",
+    "mask_parameters", "parse_major_amount", "parse_ncresponse", "signatures_match", "signed_pairs",
+    "to_minor_units", "validate_order_id", "verify_alias_feedback", "verify_feedback", "verify_signature",
 ]

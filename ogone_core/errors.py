@@ -62,3 +62,7 @@ class OutcomeUnknown(TransportError):
         super().__init__(message)
         self.order_id = order_id
         self.pay_id = pay_id
+
+
+class UnreadableOutcome(ProtocolError, OutcomeUnknown):
+    """A request that moves money got an answer nobody can read: both a protocol error and an unknown outcome."""

@@ -57,13 +57,21 @@ def _date(text: str) -> Optional[datetime.date]:
         return None
 
 
-def verify_feedback(params: Params, passphrase: str, algorithm: "Algorithm | str" = "sha512",
-                    encoding: str = "utf-8") -> Feedback:
-    """Check SHASIGN over the raw received pairs and return the typed feedback.
+@dataclass(frozen=True)
+class VerifiedParams:
+    """Received pairs whose SHASIGN matched: the signed values (by upper-case name) and the rest."""
 
-    Raises ``SignatureError`` when SHASIGN is missing, appears twice or does not match, and
-    ``ProtocolError`` when a signed value is malformed (ORDERID or STATUS missing, unknown STATUS, ...).
-    """
+    signed: Mapping[str, str]
+    unsigned: Mapping[str, str]
+    raw: tuple[tuple[str, str], ...]
+
+    def get(self, name: str) -> str:
+        return self.signed.get(name, "")
+
+
+def verify_signature(params: Params, passphrase: str, algorithm: "Algorithm | str" = "sha512",
+                     encoding: str = "utf-8") -> VerifiedParams:
+    """Check the SHA-OUT SHASIGN over the raw received pairs (constant time, hex case-insensitive)."""
     algorithm = Algorithm.parse(algorithm)
     pairs = _pairs(params)
     received = [value for name, value in pairs if name.upper() == "SHASIGN"]
@@ -77,7 +85,7 @@ def verify_feedback(params: Params, passphrase: str, algorithm: "Algorithm | str
     if not received or not received[0].strip():
         raise SignatureError(f"the feedback has no SHASIGN ({where})")
     if len(received) > 1:
-        raise SignatureError("the feedback carries SHASIGN more than once")
+        raise SignatureError(f"the feedback carries SHASIGN more than once ({where})")
     try:
         expected = compute_shasign(rest, passphrase, algorithm, "out", encoding)
     except InvalidRequest as error:
@@ -86,11 +94,19 @@ def verify_feedback(params: Params, passphrase: str, algorithm: "Algorithm | str
         raise SignatureError(f"SHASIGN does not match ({where}): check the SHA-OUT passphrase and "
                              "the hash algorithm in Technical information > Global security parameters")
     signed_map = dict(signed)
-    signed_names = set(signed_map)
-    unsigned = {name: value for name, value in rest if name.upper() not in signed_names}
+    unsigned = {name: value for name, value in rest if name.upper() not in signed_map}
+    return VerifiedParams(signed_map, unsigned, tuple(pairs))
 
-    def get(name: str) -> str:
-        return signed_map.get(name, "")
+
+def verify_feedback(params: Params, passphrase: str, algorithm: "Algorithm | str" = "sha512",
+                    encoding: str = "utf-8") -> Feedback:
+    """Check SHASIGN over the raw received pairs and return the typed feedback.
+
+    Raises ``SignatureError`` when SHASIGN is missing, appears twice or does not match, and
+    ``ProtocolError`` when a signed value is malformed (ORDERID or STATUS missing, unknown STATUS, ...).
+    """
+    verified = verify_signature(params, passphrase, algorithm, encoding)
+    get = verified.get
 
     if not get("ORDERID"):
         raise ProtocolError("the signed feedback has no ORDERID: select it in the dynamic e-Commerce parameters")
@@ -116,7 +132,7 @@ def verify_feedback(params: Params, passphrase: str, algorithm: "Algorithm | str
         ip=get("IP"),
         complus=get("COMPLUS"),
         transaction_date=_date(get("TRXDATE")),
-        signed=signed_map,
-        unsigned=unsigned,
-        raw=tuple(pairs),
+        signed=verified.signed,
+        unsigned=verified.unsigned,
+        raw=verified.raw,
     )

@@ -20,6 +20,8 @@ class SignedForm:
 
     action: str
     fields: tuple[tuple[str, str], ...]
+    # The browser must post in the charset the signature was computed in (ISO-8859-1 for the plain pages).
+    charset: str = "utf-8"
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.fields)
@@ -34,7 +36,8 @@ class SignedForm:
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title></head>\n"
             "<body onload=\"document.forms[0].submit()\">\n"
-            f'<form method="post" action="{html.escape(self.action)}" accept-charset="utf-8">\n'
+            f'<form method="post" action="{html.escape(self.action)}"'
+            f' accept-charset="{html.escape(self.charset)}">\n'
             f"{inputs}\n"
             f'<noscript><button type="submit">{html.escape(button)}</button></noscript>\n'
             "</form>\n</body></html>\n")
@@ -126,7 +129,7 @@ class HostedPaymentRequest:
             "WIN3DS": self.win3ds,
         }
         for name, value in self.extra.items():
-            if name.upper() in values:
+            if name.upper() in values or name.upper() == "SHASIGN":
                 raise InvalidRequest(f"{name} has its own field; do not pass it in extra")
             values[name.upper()] = value
         return [(name, value) for name, value in values.items() if value]
@@ -134,4 +137,5 @@ class HostedPaymentRequest:
     def render(self, account: Account) -> SignedForm:
         params = self.parameters(account)
         shasign = compute_shasign(params, account.sha_in, account.algorithm, "in", account.encoding)
-        return SignedForm(account.url(Page.HOSTED_PAYMENT), tuple(params) + (("SHASIGN", shasign),))
+        return SignedForm(account.url(Page.HOSTED_PAYMENT), tuple(params) + (("SHASIGN", shasign),),
+                          account.charset)

@@ -13,7 +13,7 @@ from typing import Literal
 Direction = Literal["in", "out"]
 
 _FILES = {"in": "sha_in.txt", "out": "sha_out.txt"}
-_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+_NUMBERED = re.compile(r"^(.*?)([0-9]+)\Z")
 
 
 def _read_data(filename: str) -> list[str]:

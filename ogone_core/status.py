@@ -84,8 +84,14 @@ class Status(IntEnum):
     @classmethod
     def parse(cls, code: "str | int") -> "Status":
         """The status for a code as received (``"9"``, ``9``); unknown codes raise ``UnknownStatus``."""
+        if isinstance(code, cls):
+            return code
+        text = str(code).strip()
+        # Only the plain ASCII decimal form the platform sends: no sign, no leading zero, no other digits.
+        if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0"):
+            raise UnknownStatus(code)
         try:
-            return cls(int(str(code).strip()))
+            return cls(int(text))
         except ValueError:
             raise UnknownStatus(code) from None
 

@@ -29,14 +29,14 @@ class Operation(str, Enum):
 
 
 def validate_order_id(order_id: str) -> str:
-    if not isinstance(order_id, str) or not _ORDER_ID.match(order_id):
+    if not isinstance(order_id, str) or not _ORDER_ID.fullmatch(order_id):
         raise InvalidRequest(
             f"invalid ORDERID {order_id!r}: 1 to 40 characters among letters, digits, '_' and '-'")
     return order_id
 
 
 def validate_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
         raise InvalidRequest(f"invalid ALIAS {alias!r}: 1 to 50 letters, digits, '_', '-' or '.'")
     return alias
 

@@ -1,0 +1,163 @@
+"""DirectLink answers: the ``<ncresponse .../>`` XML of orderdirect, maintenancedirect and querydirect.
+
+Parsed defensively: no DTD, no entities, no network, bounded size. Attribute names are matched
+case-insensitively and unknown attributes are kept, as the DirectLink guide asks ("parse this XML response
+as tolerantly as possible").
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Optional
+
+from lxml import etree
+
+from .amounts import parse_major_amount
+from .errors import ProtocolError
+from .ncerror import DUPLICATE_ORDER, describe
+from .status import Category, Status
+
+MAX_RESPONSE_BYTES = 512 * 1024
+
+_XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.IGNORECASE)
+_CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+
+_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                       huge_tree=False, remove_comments=True, remove_pis=True)
+
+
+@dataclass(frozen=True)
+class DirectLinkResponse:
+    """One DirectLink answer. A refused card is a normal answer: look at ``status`` and ``ncerror``."""
+
+    status: Status
+    order_id: str = ""
+    pay_id: str = ""
+    pay_id_sub: str = ""
+    ncstatus: str = ""
+    ncerror: str = ""
+    ncerror_plus: str = ""
+    acceptance: str = ""
+    amount: Optional[Decimal] = None
+    currency: str = ""
+    payment_method: str = ""
+    brand: str = ""
+    card_number: str = ""
+    alias: str = ""
+    eci: str = ""
+    html_answer: Optional[str] = field(default=None, repr=False)
+    attributes: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def category(self) -> Category:
+        return self.status.category
+
+    @property
+    def is_duplicate(self) -> bool:
+        """The ORDERID was already processed; ``pay_id`` is the original payment's."""
+        return self.ncerror == DUPLICATE_ORDER
+
+    @property
+    def needs_authentication(self) -> bool:
+        """3-D Secure: show ``html_answer`` to the customer; the result comes through the feedback channels."""
+        return self.status is Status.WAITING_AUTHENTICATION
+
+    @property
+    def error_text(self) -> str:
+        return describe(self.ncerror) if self.ncerror not in ("", "0") else ""
+
+    def attribute(self, name: str) -> str:
+        return self.attributes.get(name.upper(), "")
+
+
+def _decode_html_answer(text: str) -> str:
+    compact = "".join(text.split())
+    try:
+        raw = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError("HTML_ANSWER is not valid base64") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("iso-8859-1")
+
+
+def _find_ncresponse(root: etree._Element) -> etree._Element:
+    if root.tag == "ncresponse":
+        return root
+    # WITHROOT=Y wraps the answer in one more element.
+    found = [child for child in root if child.tag == "ncresponse"]
+    if len(found) == 1:
+        return found[0]
+    raise ProtocolError(f"expected an <ncresponse> element, got <{root.tag}>")
+
+
+def _xml_input(body: bytes, content_type: str, default_charset: str) -> "bytes | str":
+    """The platform declares no encoding in the XML itself but in Content-Type (``Charset=iso-8859-1``)."""
+    if _DECLARED_ENCODING.match(body):
+        return body
+    found = _CHARSET.search(content_type)
+    charset = found.group(1) if found else default_charset
+    try:
+        text = body.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        raise ProtocolError(f"the answer is not valid {charset} text") from None
+    return _XML_DECLARATION.sub(b"", body, count=1).decode(charset) if text else text
+
+
+def parse_ncresponse(body: bytes, content_type: str = "",
+                     default_charset: str = "utf-8") -> DirectLinkResponse:
+    """Parse a DirectLink answer, or raise ``ProtocolError`` saying what was wrong with it."""
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise ProtocolError(f"the answer is larger than {MAX_RESPONSE_BYTES} bytes")
+    start = body.lstrip()[:64].lower()
+    if not start:
+        raise ProtocolError("the answer is empty")
+    if start.startswith((b"<!doctype html", b"<html")) or "html" in content_type.lower():
+        raise ProtocolError("the platform answered an HTML page instead of XML (wrong URL or platform error)")
+    if b"<!doctype" in body[:4096].lower() or b"<!entity" in body.lower():
+        raise ProtocolError("the answer declares a DTD or entities, which DirectLink never does")
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
+    try:
+        root = etree.fromstring(_xml_input(body, content_type, default_charset), parser)
+    except etree.XMLSyntaxError as error:
+        raise ProtocolError(f"the answer is not well-formed XML: {error}") from None
+    element = _find_ncresponse(root)
+    attributes = {name.upper(): value for name, value in element.attrib.items()}
+    html_answer = None
+    for child in element:
+        if isinstance(child.tag, str) and child.tag.upper() == "HTML_ANSWER":
+            html_answer = _decode_html_answer(child.text or "")
+    if "STATUS" not in attributes:
+        raise ProtocolError("the answer has no STATUS attribute")
+    status = Status.parse(attributes["STATUS"]) if attributes["STATUS"].strip() else Status.INVALID
+    currency = attributes.get("CURRENCY", "")
+    amount_text = attributes.get("AMOUNT", "").strip()
+    amount = parse_major_amount(amount_text, currency or None) if amount_text else None
+    if status is Status.WAITING_AUTHENTICATION and html_answer is None:
+        raise ProtocolError("STATUS 46 without the HTML_ANSWER the customer must see")
+    get = attributes.get
+    return DirectLinkResponse(
+        status=status,
+        order_id=get("ORDERID", ""),
+        pay_id=get("PAYID", "") if get("PAYID", "") != "0" else "",
+        pay_id_sub=get("PAYIDSUB", ""),
+        ncstatus=get("NCSTATUS", ""),
+        ncerror=get("NCERROR", "").strip(),
+        ncerror_plus=get("NCERRORPLUS", "").strip(),
+        acceptance=get("ACCEPTANCE", ""),
+        amount=amount,
+        currency=currency,
+        payment_method=get("PM", ""),
+        brand=get("BRAND", ""),
+        card_number=get("CARDNO", ""),
+        alias=get("ALIAS", ""),
+        eci=get("ECI", ""),
+        html_answer=html_answer,
+        attributes=attributes,
+    )

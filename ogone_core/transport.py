@@ -1,0 +1,158 @@
+"""HTTP for DirectLink: the only place in ogone_core that does I/O.
+
+Retry policy, the heart of "never lose or double money":
+- a failure *before the request was sent* (DNS, refused, connect timeout) is retried: nothing reached the
+  platform;
+- once the request may have reached the platform (read timeout, connection dropped, HTTP 5xx), a request
+  that moves money (``retry_safe=False``) raises ``OutcomeUnknown`` and is never sent again; a query
+  (``retry_safe=True``) is retried with backoff.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import quote_plus
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from .errors import ConnectionFailed, OutcomeUnknown, ProtocolError, ServerError
+
+log = logging.getLogger(__name__)
+
+SECRET_PARAMETERS = frozenset({"PSWD", "CVC", "CARDNO", "ECOM_PAYMENT_CARD_VERIFICATION", "SHASIGN"})
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status_code: int
+    body: bytes = field(repr=False)
+    content_type: str = ""
+
+
+class Transport(Protocol):
+    """The seam tests and integrators replace: post a form, get bytes back."""
+
+    def post(self, url: str, data: Sequence[tuple[str, str]], *, encoding: str,
+             retry_safe: bool, reference: str = "") -> HttpResponse:
+        ...
+
+
+def mask_parameters(data: Sequence[tuple[str, str]] | Mapping[str, str]) -> list[tuple[str, str]]:
+    """The parameters as they may appear in a log: secrets replaced, card numbers cut to the last 4 digits."""
+    items = data.items() if isinstance(data, Mapping) else data
+    masked = []
+    for name, value in items:
+        upper = name.upper()
+        if upper == "CARDNO" and value:
+            value = "X" * max(len(value) - 4, 0) + value[-4:] if len(value) > 8 else "XXXX"
+        elif upper in SECRET_PARAMETERS and value:
+            value = "***"
+        masked.append((name, value))
+    return masked
+
+
+def _sent_nothing(error: requests.ConnectionError) -> bool:
+    """True when the connection failed before any byte of the request left."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+class RequestsTransport:
+    """A pooled ``requests.Session`` with separate connect/read timeouts and TLS verification on.
+
+    ``read_timeout`` should be longer than the RTIMEOUT sent to the platform (30 s by default there).
+    """
+
+    def __init__(self, connect_timeout: float = 10.0, read_timeout: float = 45.0,
+                 connect_retries: int = 2, query_retries: int = 2, backoff: float = 0.5,
+                 max_response_bytes: int = 512 * 1024, verify: "bool | str" = True,
+                 session: requests.Session | None = None, pool_size: int = 10):
+        self.timeout = (connect_timeout, read_timeout)
+        self.connect_retries = connect_retries
+        self.query_retries = query_retries
+        self.backoff = backoff
+        self.max_response_bytes = max_response_bytes
+        self.verify = verify
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def post(self, url: str, data: Sequence[tuple[str, str]], *, encoding: str,
+             retry_safe: bool, reference: str = "") -> HttpResponse:
+        body = "&".join(f"{_quote(name, encoding)}={_quote(value, encoding)}" for name, value in data)
+        headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={encoding}"}
+        connect_failures = 0
+        later_failures = 0
+        while True:
+            started = time.monotonic()
+            try:
+                response = self.session.post(url, data=body.encode("ascii"), headers=headers,
+                                             timeout=self.timeout, verify=self.verify, stream=True)
+                payload = self._read(response)
+            except requests.ConnectionError as error:
+                if _sent_nothing(error):
+                    connect_failures += 1
+                    if connect_failures <= self.connect_retries:
+                        self._pause(connect_failures, url, "connection failed")
+                        continue
+                    raise ConnectionFailed(
+                        f"cannot connect to {url} ({type(error).__name__}); nothing was sent") from None
+                failure = f"connection lost after sending ({type(error).__name__})"
+            except requests.Timeout:
+                failure = f"no answer within {self.timeout[1]} s"
+            except requests.RequestException as error:
+                failure = f"HTTP failure ({type(error).__name__})"
+            else:
+                elapsed = (time.monotonic() - started) * 1000
+                log.info("POST %s -> HTTP %s in %.0f ms %s", url, response.status_code, elapsed, reference)
+                if response.status_code < 500:
+                    if response.status_code >= 400:
+                        raise ServerError(f"{url} answered HTTP {response.status_code}", response.status_code)
+                    return HttpResponse(response.status_code, payload,
+                                        response.headers.get("Content-Type", ""))
+                failure = f"HTTP {response.status_code}"
+                if not retry_safe:
+                    raise OutcomeUnknown(f"{url} answered {failure}: the request may have been processed; "
+                                         "query before sending it again", order_id=reference or None)
+            if not retry_safe:
+                raise OutcomeUnknown(f"{url}: {failure}; the request may have been processed, "
+                                     "query before sending it again", order_id=reference or None)
+            later_failures += 1
+            if later_failures > self.query_retries:
+                if failure.startswith("HTTP "):
+                    raise ServerError(f"{url} answered {failure}", int(failure[5:]))
+                raise ConnectionFailed(f"{url}: {failure}")
+            self._pause(later_failures, url, failure)
+
+    def _read(self, response: requests.Response) -> bytes:
+        chunks = []
+        size = 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                response.close()
+                raise ProtocolError(f"the answer is larger than {self.max_response_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _pause(self, attempt: int, url: str, why: str) -> None:
+        delay = self.backoff * (2 ** (attempt - 1))
+        log.warning("%s: %s, retrying in %.1f s", url, why, delay)
+        time.sleep(delay)
+
+
+def _quote(text: str, encoding: str) -> str:
+    return quote_plus(text, safe="", encoding=encoding, errors="strict")
