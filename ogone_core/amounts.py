@@ -8,7 +8,7 @@ from importlib import resources
 
 from .errors import InvalidRequest, ProtocolError
 
-_MAJOR_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+_MAJOR_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?\Z")
 
 
 @lru_cache(maxsize=None)
