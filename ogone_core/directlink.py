@@ -108,7 +108,8 @@ class OrderRequest:
         if self.amount <= 0:
             raise InvalidRequest("the amount of an order must be positive")
         to_minor_units(self.amount, self.currency)
-        if Operation(self.operation) not in (Operation.SALE, Operation.AUTHORIZATION,
+        object.__setattr__(self, "operation", Operation.parse(self.operation))
+        if self.operation not in (Operation.SALE, Operation.AUTHORIZATION,
                                              Operation.PRE_AUTHORIZATION, Operation.REFUND_PARTIAL):
             raise InvalidRequest("a new order takes OPERATION RES, SAL, PAU or RFD")
         if self.card is None and not self.alias:
@@ -125,7 +126,7 @@ class OrderRequest:
             "ORDERID": self.order_id,
             "AMOUNT": str(to_minor_units(self.amount, self.currency)),
             "CURRENCY": self.currency,
-            "OPERATION": Operation(self.operation).value,
+            "OPERATION": self.operation.value,
             "ALIAS": self.alias,
             "ALIASPERSISTEDAFTERUSE": self.alias_persisted_after_use,
             "ECI": self.eci,
@@ -161,7 +162,8 @@ class MaintenanceRequest:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if Operation(self.operation) not in _MAINTENANCE:
+        object.__setattr__(self, "operation", Operation.parse(self.operation))
+        if self.operation not in _MAINTENANCE:
             raise InvalidRequest("maintenance takes OPERATION SAL, SAS, RFD, RFS, DEL, DES or REN")
         _check_reference(self.pay_id, self.order_id)
         if self.amount is not None:
@@ -171,11 +173,11 @@ class MaintenanceRequest:
             if not self.currency:
                 raise InvalidRequest("give the currency with the amount")
             to_minor_units(self.amount, self.currency)
-        elif Operation(self.operation) in (Operation.REFUND_PARTIAL, Operation.CAPTURE_PARTIAL):
+        elif self.operation in (Operation.REFUND_PARTIAL, Operation.CAPTURE_PARTIAL):
             raise InvalidRequest("a partial capture or refund needs an amount")
 
     def parameters(self) -> dict[str, str]:
-        values = {"PAYID": self.pay_id, "ORDERID": self.order_id, "OPERATION": Operation(self.operation).value}
+        values = {"PAYID": self.pay_id, "ORDERID": self.order_id, "OPERATION": self.operation.value}
         if self.amount is not None:
             values["AMOUNT"] = str(to_minor_units(self.amount, self.currency))
             values["CURRENCY"] = self.currency

@@ -86,7 +86,8 @@ class HostedPaymentRequest:
         if self.amount <= 0:
             raise InvalidRequest("the amount of a payment must be positive")
         to_minor_units(self.amount, self.currency)
-        if Operation(self.operation) not in (Operation.SALE, Operation.AUTHORIZATION):
+        object.__setattr__(self, "operation", Operation.parse(self.operation))
+        if self.operation not in (Operation.SALE, Operation.AUTHORIZATION):
             raise InvalidRequest("the hosted payment page takes OPERATION RES or SAL")
         if self.alias:
             validate_alias(self.alias)
@@ -100,7 +101,7 @@ class HostedPaymentRequest:
             "AMOUNT": str(to_minor_units(self.amount, self.currency)),
             "CURRENCY": self.currency,
             "LANGUAGE": self.language,
-            "OPERATION": Operation(self.operation).value,
+            "OPERATION": self.operation.value,
             "CN": self.customer_name,
             "EMAIL": self.email,
             "OWNERADDRESS": self.owner_address,

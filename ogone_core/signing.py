@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from operator import add, itemgetter
 from typing import Union
 
 from .errors import InvalidRequest
@@ -53,10 +54,31 @@ _HASHES = {
     Algorithm.SHA1: hashlib.sha1,
     Algorithm.SHA256: hashlib.sha256,
     Algorithm.SHA512: hashlib.sha512,
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
 }
 
 # raw name -> (sort key, NAME) when the name takes part, None when it does not; one cache per direction.
 _name_cache: dict[str, dict[str, tuple[str, str] | None]] = {"in": {}, "out": {}}
+# (direction, names in the order given) -> _Plan. Requests of one kind always carry the same names, so
+# the filtering and sorting are done once per kind, not once per request.
+_plan_cache: dict[tuple[str, tuple[str, ...]], "_Plan"] = {}
+
+
+class _Plan:
+    """Which positions of a parameter list are signed, in signing order, with their ``NAME=`` prefixes."""
+
+    __slots__ = ("entries", "prefixes", "select")
+
+    def __init__(self, entries: tuple[tuple[int, str], ...]):
+        self.entries = entries
+        self.prefixes = tuple(f"{name}=" for _, name in entries)
+        indices = [index for index, _ in entries]
+        if len(indices) > 1:
+            self.select = itemgetter(*indices)
+        else:
+            self.select = lambda values: tuple(values[index] for index in indices)
 
 
 def _classify(name: str, direction: Direction) -> tuple[str, str] | None:
@@ -66,17 +88,40 @@ def _classify(name: str, direction: Direction) -> tuple[str, str] | None:
     except KeyError:
         pass
     upper = name.upper()
-    signed = upper != "SHASIGN" and upper in parameter_list(direction)
+    # ASCII only: Unicode case folding would turn "ſtatus" into STATUS.
+    signed = name.isascii() and upper != "SHASIGN" and upper in parameter_list(direction)
     entry = (upper.translate(_UNDERSCORE_FIRST), upper) if signed else None
     if len(cache) < _CACHE_LIMIT:
         cache[name] = entry
     return entry
 
 
-def _pairs(params: Params) -> Iterable[tuple[str, object]]:
-    if isinstance(params, Mapping):
-        return params.items()
-    return params
+def _plan(names: tuple[str, ...], direction: Direction) -> _Plan:
+    try:
+        return _plan_cache[direction, names]
+    except KeyError:
+        pass
+    if direction not in _name_cache:
+        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    keyed: dict[str, tuple[int, str]] = {}
+    for index, name in enumerate(names):
+        entry = _classify(name, direction)
+        if entry is None:
+            continue
+        if entry[0] in keyed:
+            raise InvalidRequest(f"parameter {entry[1]} is given more than once (names are case-insensitive)")
+        keyed[entry[0]] = (index, entry[1])
+    plan = _Plan(tuple(keyed[key] for key in sorted(keyed)))
+    if len(_plan_cache) < _CACHE_LIMIT:
+        _plan_cache[direction, names] = plan
+    return plan
+
+
+def _split(params: Params) -> tuple[tuple[str, ...], tuple]:
+    if params.__class__ is dict or isinstance(params, Mapping):
+        return tuple(params), tuple(params.values())
+    pairs = list(params)
+    return tuple(name for name, _ in pairs), tuple(value for _, value in pairs)
 
 
 def _text(name: str, value: object) -> str:
@@ -92,23 +137,30 @@ def _text(name: str, value: object) -> str:
 
 def signed_pairs(params: Params, direction: Direction = "in") -> list[tuple[str, str]]:
     """The (NAME, value) pairs that take part in the signature, in signing order."""
-    if direction not in _name_cache:
-        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
-    keyed: dict[str, tuple[str, str]] = {}
-    count = 0
-    for name, value in _pairs(params):
-        entry = _classify(name, direction)
-        if entry is None:
-            continue
-        count += 1
-        keyed[entry[0]] = (entry[1], value if value.__class__ is str else _text(name, value))
-        if len(keyed) != count:
-            raise InvalidRequest(f"parameter {entry[1]} is given more than once (names are case-insensitive)")
-    return [keyed[key] for key in sorted(keyed) if keyed[key][1]]
+    names, values = _split(params)
+    pairs = []
+    for index, name in _plan(names, direction).entries:
+        value = values[index]
+        if value.__class__ is not str:
+            value = _text(name, value)
+        if value:
+            pairs.append((name, value))
+    return pairs
 
 
 def canonical_string(params: Params, passphrase: str, direction: Direction = "in") -> str:
-    """The exact string that is hashed."""
+    """The exact string that is hashed: ``NAME=value`` followed by the passphrase, for every signed pair."""
+    if params.__class__ is dict:
+        names, values = tuple(params), tuple(params.values())
+    else:
+        names, values = _split(params)
+    plan = _plan_cache.get((direction, names)) or _plan(names, direction)
+    selected = plan.select(values)
+    if selected and "" not in selected:
+        try:  # the common case, all in C: every signed value is a non-empty string
+            return passphrase.join(map(add, plan.prefixes, selected)) + passphrase
+        except TypeError:
+            pass  # a value that is not a string: the general path converts or refuses it
     return "".join([f"{name}={value}{passphrase}" for name, value in signed_pairs(params, direction)])
 
 
@@ -117,8 +169,10 @@ def compute_shasign(params: Params, passphrase: str, algorithm: "Algorithm | str
     """SHASIGN of ``params`` as uppercase hex."""
     if not passphrase:
         raise InvalidRequest("the SHA passphrase is empty")
-    hash_function = _HASHES[Algorithm.parse(algorithm)]
+    hash_function = _HASHES.get(algorithm) or _HASHES[Algorithm.parse(algorithm)]
     text = canonical_string(params, passphrase, direction)
+    if not text:
+        raise InvalidRequest("no parameter to sign: the signature of nothing is public")
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError:
@@ -146,7 +200,8 @@ class Explanation:
 
 
 def explain(params: Params, direction: Direction = "in") -> Explanation:
-    pairs = list(_pairs(params))
+    names, values = _split(params)
+    pairs = list(zip(names, values))
     excluded = []
     for name, value in pairs:
         if name.upper() == "SHASIGN":

@@ -24,6 +24,13 @@ class Operation(str, Enum):
     DELETE_AND_CLOSE = "DES"
     RENEW = "REN"
 
+    @classmethod
+    def parse(cls, value: "Operation | str") -> "Operation":
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidRequest(f"unknown OPERATION {value!r}") from None
+
     def __str__(self) -> str:
         return self.value
 

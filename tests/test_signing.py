@@ -342,3 +342,13 @@ def test_explain_counts_zero_as_a_value():
 def test_explain_refuses_duplicates():
     with pytest.raises(InvalidRequest):
         explain([("CN", "a"), ("cn", "b")])
+
+
+def test_nothing_to_sign_is_refused_because_its_digest_is_public():
+    with pytest.raises(InvalidRequest, match="no parameter to sign"):
+        compute_shasign({"FOO": "bar", "ORDERID": ""}, "Mysecretsig1875!?", "sha512")
+
+
+def test_non_ascii_names_never_fold_into_signed_names():
+    # "ſ" (long s) upper-cases to "S": without the ASCII rule "ſtatus" would be signed as STATUS.
+    assert signed_pairs({"ſtatus": "9", "orderID": "12"}, "out") == [("ORDERID", "12")]
