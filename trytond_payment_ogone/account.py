@@ -1,0 +1,183 @@
+"""The Ogone merchant account: what the administrator copies from Ogone's back office."""
+import re
+
+from ogone_core import Account as CoreAccount
+from ogone_core import ConfigurationError
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.model.exceptions import ValidationError
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .exceptions import OgoneAccountWarning
+
+PASSPHRASE_LENGTH = (16, 32)
+ORDER_ID_PREFIX = re.compile(r'^[A-Za-z0-9_-]{1,16}$')
+# The database name is the default prefix, so ORDERIDs of two databases sharing a PSPID differ.
+_NOT_ORDER_ID_CHARS = re.compile(r'[^A-Za-z0-9_-]')
+SECRET_FIELDS = {'sha_in', 'sha_out', 'api_password'}
+# Changing any of these breaks the signatures of payments already on their way.
+KEY_FIELDS = {'pspid', 'sha_in', 'sha_out', 'hash_algorithm', 'environment', 'base_url'}
+
+
+class Account(ModelSQL, ModelView):
+    __name__ = 'account.payment.ogone.account'
+
+    name = fields.Char("Name", required=True)
+    pspid = fields.Char(
+        "PSPID", required=True, strip=True,
+        help="The merchant identifier (PSPID) of the Ogone account.")
+    api_user_id = fields.Char(
+        "API User ID", required=True, strip=True,
+        help="The API user created in Configuration > Users "
+        "with the profile \"Special user for API\".")
+    api_password = fields.Char(
+        "API Password", strip=False,
+        help="The password of the API user.")
+    sha_in = fields.Char(
+        "SHA-IN Passphrase", required=True, strip=False,
+        help="Technical information > Data and origin verification > "
+        "Checks for e-Commerce & Alias Gateway.")
+    sha_out = fields.Char(
+        "SHA-OUT Passphrase", required=True, strip=False,
+        help="Technical information > Transaction feedback > "
+        "All transaction submission modes.")
+    hash_algorithm = fields.Selection([
+            ('sha1', "SHA-1"),
+            ('sha256', "SHA-256"),
+            ('sha512', "SHA-512"),
+            ], "Hash Algorithm", required=True, sort=False,
+        help="Technical information > Global security parameters.")
+    environment = fields.Selection([
+            ('test', "Test"),
+            ('production', "Production"),
+            ('custom', "Custom"),
+            ], "Environment", required=True, sort=False,
+        help="\"Custom\" for a white-label platform or a local sandbox.")
+    base_url = fields.Char(
+        "Base URL",
+        states={
+            'required': Eval('environment') == 'custom',
+            'invisible': Eval('environment') != 'custom',
+            },
+        help="The folder that holds the platform's pages, "
+        "e.g. https://secure.example.com/ncol/test/")
+    order_id_prefix = fields.Char(
+        "Order ID Prefix", strip=True,
+        help="Starts every ORDERID sent to Ogone; "
+        "leave empty to use the database name.\n"
+        "Databases sharing a PSPID must use different prefixes.")
+    return_url = fields.Function(fields.Char(
+            "Return URL",
+            help="Paste it in both URL fields of Technical information > "
+            "Transaction feedback > Direct HTTP server-to-server request, "
+            "and use it as accept, decline, exception and cancel URL."),
+        'on_change_with_return_url')
+
+    @classmethod
+    def default_hash_algorithm(cls):
+        return 'sha512'
+
+    @classmethod
+    def default_environment(cls):
+        return 'test'
+
+    @fields.depends('id')
+    def on_change_with_return_url(self, name=None):
+        pool = Pool()
+        Router = pool.get('account_payment_ogone', type='router')
+        return Router.url_for(
+            'feedback', database_name=Transaction().database.name)
+
+    @property
+    def effective_order_id_prefix(self):
+        if self.order_id_prefix:
+            return self.order_id_prefix
+        name = _NOT_ORDER_ID_CHARS.sub('_', Transaction().database.name)
+        return name[:16]
+
+    def ogone(self):
+        "The ogone_core account: signs forms and verifies feedback"
+        environment = {
+            'test': 'test',
+            'production': 'prod',
+            'custom': self.base_url or '',
+            }[self.environment]
+        return CoreAccount(
+            pspid=self.pspid,
+            sha_in=self.sha_in,
+            sha_out=self.sha_out,
+            api_user_id=self.api_user_id or '',
+            api_password=self.api_password or '',
+            algorithm=self.hash_algorithm,
+            environment=environment)
+
+    @classmethod
+    def validate_fields(cls, accounts, field_names):
+        super().validate_fields(accounts, field_names)
+        cls.check_passphrases(accounts, field_names)
+        cls.check_base_url(accounts, field_names)
+        cls.check_order_id_prefix(accounts, field_names)
+
+    @classmethod
+    def check_passphrases(cls, accounts, field_names=None):
+        if field_names and not (field_names & {'sha_in', 'sha_out'}):
+            return
+        low, high = PASSPHRASE_LENGTH
+        for account in accounts:
+            for field in ['sha_in', 'sha_out']:
+                value = getattr(account, field) or ''
+                if not (low <= len(value) <= high):
+                    raise ValidationError(gettext(
+                            'account_payment_ogone.msg_passphrase_length',
+                            passphrase=cls.__names__(field)['field'],
+                            account=account.rec_name,
+                            low=low, high=high))
+            if account.sha_in == account.sha_out:
+                raise ValidationError(gettext(
+                        'account_payment_ogone.msg_passphrases_different',
+                        account=account.rec_name))
+
+    @classmethod
+    def check_base_url(cls, accounts, field_names=None):
+        if field_names and not (field_names & {'environment', 'base_url'}):
+            return
+        for account in accounts:
+            if account.environment != 'custom':
+                continue
+            try:
+                CoreAccount(
+                    pspid='CHECK', sha_in='x', sha_out='y',
+                    environment=account.base_url or '')
+            except ConfigurationError:
+                raise ValidationError(gettext(
+                        'account_payment_ogone.msg_base_url_invalid',
+                        account=account.rec_name,
+                        url=account.base_url or ''))
+
+    @classmethod
+    def check_order_id_prefix(cls, accounts, field_names=None):
+        if field_names and 'order_id_prefix' not in field_names:
+            return
+        for account in accounts:
+            if (account.order_id_prefix
+                    and not ORDER_ID_PREFIX.match(account.order_id_prefix)):
+                raise ValidationError(gettext(
+                        'account_payment_ogone.msg_order_id_prefix_invalid',
+                        account=account.rec_name,
+                        prefix=account.order_id_prefix))
+
+    @classmethod
+    def check_modification(cls, mode, accounts, values=None, external=False):
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        super().check_modification(
+            mode, accounts, values=values, external=external)
+        if (mode == 'write' and external
+                and values.keys() & KEY_FIELDS):
+            name = Warning.format('ogone_key', accounts)
+            if Warning.check(name):
+                raise OgoneAccountWarning(name, gettext(
+                        'account_payment_ogone.msg_ogone_key_modified'))

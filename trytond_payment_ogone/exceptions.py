@@ -1,0 +1,5 @@
+from trytond.exceptions import UserWarning
+
+
+class OgoneAccountWarning(UserWarning):
+    pass

@@ -1,0 +1,501 @@
+"""Payments through Ogone's hosted payment page and their reconciliation with Ogone's feedback."""
+import datetime as dt
+import logging
+import secrets
+import uuid
+
+from ogone_core import Category, HostedPaymentRequest, Operation, Status
+from ogone_core import UnknownStatus
+from ogone_core.ncerror import describe as describe_ncerror
+from sql import Null
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.modules.account_payment.exceptions import PaymentValidationError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.report import Report
+from trytond.transaction import Transaction
+
+logger = logging.getLogger(__name__)
+
+# How far a status has moved the payment. News of a lower rank than what was
+# already applied is recorded in the history but changes nothing, so
+# duplicate, late or out-of-order feedback never makes a payment go back.
+RANK_PENDING = 1
+RANK_FAILED = 2
+RANK_AUTHORIZED = 3
+RANK_PAID = 4
+# An authorisation or payment deleted afterwards: the money will not come.
+RANK_REVERSED = 5
+CATEGORY_RANKS = {
+    Category.PENDING: RANK_PENDING,
+    Category.UNCERTAIN: RANK_PENDING,
+    Category.REFUSED: RANK_FAILED,
+    Category.CANCELLED: RANK_FAILED,
+    Category.ERROR: RANK_FAILED,
+    Category.AUTHORIZED: RANK_AUTHORIZED,
+    Category.PAID: RANK_PAID,
+    }
+CHECKOUT_STATES = {'submitted', 'approved', 'processing'}
+# Tryton language codes to the LANGUAGE values of the hosted page
+OGONE_LANGUAGES = {
+    'bg': 'bg_BG', 'ca': 'es_ES', 'cs': 'cs_CZ', 'de': 'de_DE',
+    'el': 'el_GR', 'en': 'en_US', 'es': 'es_ES', 'fi': 'fi_FI',
+    'fr': 'fr_FR', 'hu': 'hu_HU', 'it': 'it_IT', 'ja': 'ja_JP',
+    'nl': 'nl_NL', 'pl': 'pl_PL', 'pt': 'pt_PT', 'ru': 'ru_RU',
+    'sl': 'sl_SI', 'tr': 'tr_TR', 'zh': 'zh_CN',
+    }
+
+
+def status_rank(status):
+    "The rank of an Ogone status, None when it does not move a payment"
+    if status is None:
+        return None
+    if (status.category == Category.CANCELLED
+            and status != Status.CANCELLED_BY_CUSTOMER):
+        return RANK_REVERSED
+    return CATEGORY_RANKS.get(status.category)
+
+
+def parse_status(code):
+    if not code:
+        return None
+    try:
+        return Status.parse(code)
+    except UnknownStatus:
+        return None
+
+
+def status_string(code):
+    status = parse_status(code)
+    if status is None:
+        return code or ''
+    return f'{status.value} ({status.description})'
+
+
+def ncerror_string(code):
+    if not code:
+        return ''
+    return f'{code} ({describe_ncerror(code)})'
+
+
+class Journal(metaclass=PoolMeta):
+    __name__ = 'account.payment.journal'
+
+    ogone_account = fields.Many2One(
+        'account.payment.ogone.account', "Account", ondelete='RESTRICT',
+        states={
+            'required': Eval('process_method') == 'ogone',
+            'invisible': Eval('process_method') != 'ogone',
+            })
+    ogone_authorization_only = fields.Boolean(
+        "Authorization Only",
+        states={
+            'invisible': Eval('process_method') != 'ogone',
+            },
+        help="Only reserve the amount on the card (OPERATION RES); "
+        "the money is received once the authorization is captured.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        ogone_method = ('ogone', "Ogone")
+        if ogone_method not in cls.process_method.selection:
+            cls.process_method.selection.append(ogone_method)
+
+    @classmethod
+    def default_ogone_authorization_only(cls):
+        return False
+
+
+class Group(metaclass=PoolMeta):
+    __name__ = 'account.payment.group'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Only Ogone's feedback knows whether the money was received
+        cls._buttons['succeed']['invisible'] |= (
+            Eval('process_method') == 'ogone')
+
+
+class Payment(metaclass=PoolMeta):
+    __name__ = 'account.payment'
+
+    ogone_checkout_id = fields.Char(
+        "Ogone Checkout ID", readonly=True, strip=False)
+    ogone_attempts = fields.Integer(
+        "Ogone Attempts", readonly=True,
+        help="The number of times the hosted payment page was opened.")
+    ogone_order_id = fields.Char(
+        "Ogone Order ID", readonly=True, strip=False,
+        help="The ORDERID of the last attempt, "
+        "or of the one that settled the payment.")
+    ogone_orders = fields.One2Many(
+        'account.payment.ogone.order', 'payment', "Ogone Orders",
+        readonly=True)
+    ogone_pay_id = fields.Char("Ogone Pay ID", readonly=True, strip=False)
+    ogone_status = fields.Char(
+        "Ogone Status Code", readonly=True, strip=False,
+        help="The status of the feedback that last moved the payment.")
+    ogone_status_string = fields.Function(
+        fields.Char("Ogone Status"), 'get_ogone_status_string')
+    ogone_ncerror = fields.Char(
+        "Ogone Error Code", readonly=True, strip=False)
+    ogone_ncerror_string = fields.Function(
+        fields.Char("Ogone Error"), 'get_ogone_ncerror_string')
+    ogone_capture_needed = fields.Boolean(
+        "Ogone Capture Needed", readonly=True,
+        help="The amount is only authorized: "
+        "it is not received until the authorization is captured.")
+    ogone_alias = fields.Many2One(
+        'account.payment.ogone.alias', "Ogone Saved Card", readonly=True,
+        ondelete='RESTRICT',
+        help="The card saved during this payment.")
+    ogone_feedbacks = fields.One2Many(
+        'account.payment.ogone.feedback', 'payment', "Ogone Feedback",
+        readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(
+                t, (t.ogone_checkout_id, Index.Equality(cardinality='high')),
+                where=t.ogone_checkout_id != Null))
+        cls._buttons.update({
+                'ogone_checkout': {
+                    'invisible': ((Eval('process_method') != 'ogone')
+                        | ~Eval('state', 'draft').in_(list(CHECKOUT_STATES))
+                        | Eval('ogone_capture_needed', False)),
+                    'depends': [
+                        'process_method', 'state', 'ogone_capture_needed'],
+                    },
+                })
+
+    @classmethod
+    def default_ogone_attempts(cls):
+        return 0
+
+    @classmethod
+    def default_ogone_capture_needed(cls):
+        return False
+
+    def get_ogone_status_string(self, name):
+        return status_string(self.ogone_status)
+
+    def get_ogone_ncerror_string(self, name):
+        return ncerror_string(self.ogone_ncerror)
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('//page[@id="ogone"]', 'states', {
+                    'invisible': Eval('process_method') != 'ogone',
+                    }),
+            ]
+
+    @classmethod
+    def validate_fields(cls, payments, field_names):
+        super().validate_fields(payments, field_names)
+        cls.check_ogone_journal(payments, field_names)
+
+    @classmethod
+    def check_ogone_journal(cls, payments, field_names=None):
+        if field_names and not (field_names & {'kind', 'journal'}):
+            return
+        for payment in payments:
+            if (payment.kind != 'receivable'
+                    and payment.journal.process_method == 'ogone'):
+                raise PaymentValidationError(
+                    gettext('account_payment_ogone.msg_ogone_receivable',
+                        journal=payment.journal.rec_name,
+                        payment=payment.rec_name))
+
+    @classmethod
+    def _ogone_reset_values(cls):
+        return {
+            'ogone_checkout_id': None,
+            'ogone_order_id': None,
+            'ogone_pay_id': None,
+            'ogone_status': None,
+            'ogone_ncerror': None,
+            'ogone_capture_needed': False,
+            'ogone_alias': None,
+            }
+
+    @classmethod
+    def copy(cls, payments, default=None):
+        if default is None:
+            default = {}
+        else:
+            default = default.copy()
+        for name, value in cls._ogone_reset_values().items():
+            default.setdefault(name, value)
+        default.setdefault('ogone_attempts', 0)
+        default.setdefault('ogone_orders', None)
+        default.setdefault('ogone_feedbacks', None)
+        return super().copy(payments, default=default)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, payments):
+        super().draft(payments)
+        # A payment back to draft may change amount or party: the old
+        # checkout link and remote status must not apply to it any more.
+        # The attempts and the history are kept as an audit trail.
+        cls.write(payments, cls._ogone_reset_values())
+
+    def process_ogone(self):
+        "The customer pays through the checkout link: make sure it exists"
+        assert self.process_method == 'ogone'
+        if not self.ogone_checkout_id:
+            self.ogone_checkout_id = secrets.token_urlsafe(32)
+            self.save()
+
+    @classmethod
+    @ModelView.button_action('account_payment_ogone.url_checkout')
+    def ogone_checkout(cls, payments):
+        for payment in payments:
+            # A new token on each click makes the links sent before unusable
+            payment.ogone_checkout_id = secrets.token_urlsafe(32)
+            payment.save()
+            return {
+                'url': payment.ogone_checkout_url,
+                }
+
+    @property
+    def ogone_checkout_url(self):
+        pool = Pool()
+        Router = pool.get('account_payment_ogone', type='router')
+        if not self.ogone_checkout_id:
+            return None
+        return Router.url_for(
+            'checkout', token=self.ogone_checkout_id,
+            database_name=Transaction().database.name)
+
+    @property
+    def ogone_payable(self):
+        "Whether the customer may still be sent to the hosted payment page"
+        return (self.process_method == 'ogone'
+            and self.state in CHECKOUT_STATES
+            and not self.ogone_capture_needed
+            and (status_rank(parse_status(self.ogone_status)) or 0)
+            < RANK_AUTHORIZED)
+
+    def ogone_new_order(self, save_card=False):
+        """Register a new attempt and return it with its unsaved alias
+
+        The caller must have locked the payment.
+        """
+        pool = Pool()
+        Order = pool.get('account.payment.ogone.order')
+        account = self.journal.ogone_account
+        self.ogone_attempts = (self.ogone_attempts or 0) + 1
+        order_id = (
+            f'{account.effective_order_id_prefix}-{self.id}'
+            f'-{self.ogone_attempts}')
+        alias = ''
+        if save_card:
+            alias = f'{account.effective_order_id_prefix}-{uuid.uuid4().hex}'
+        order = Order(
+            payment=self, account=account, name=order_id,
+            alias=alias or None)
+        order.save()
+        self.ogone_order_id = order_id
+        self.save()
+        return order
+
+    def ogone_hosted_payment_request(self, order, return_url):
+        "The hosted payment page request of an attempt"
+        pool = Pool()
+        Company = pool.get('company.company')
+        journal = self.journal
+        party = self.party
+        address = party.address_get()
+        lang = party.lang.code if party.lang else 'en'
+        language = OGONE_LANGUAGES.get(lang.split('_')[0], 'en_US')
+        operation = (Operation.AUTHORIZATION
+            if journal.ogone_authorization_only else Operation.SALE)
+        alias_usage = ''
+        if order.alias:
+            alias_usage = gettext(
+                'account_payment_ogone.msg_alias_usage',
+                company=Company(self.company.id).rec_name)
+        return HostedPaymentRequest(
+            order_id=order.name,
+            amount=self.amount,
+            currency=self.currency.code,
+            language=language,
+            operation=operation,
+            customer_name=party.name or '',
+            email=getattr(party, 'email', '') or '',
+            owner_address=(address.street or '').replace('\n', ' ')[:35]
+            if address else '',
+            owner_zip=(address.postal_code or '')[:10] if address else '',
+            owner_town=(address.city or '')[:25] if address else '',
+            owner_country=(address.country.code
+                if address and address.country else ''),
+            description=(self.reference or self.number or '')[:100],
+            accept_url=return_url,
+            decline_url=return_url,
+            exception_url=return_url,
+            cancel_url=return_url,
+            alias=order.alias or '',
+            alias_usage=alias_usage[:255])
+
+    def ogone_update(self, feedback, source, order):
+        """Reconcile the payment with a verified feedback
+
+        Every piece of news from Ogone passes here. The caller must have
+        locked the payment and checked the amount and the currency.
+        Return True when the feedback moved the payment.
+        """
+        pool = Pool()
+        Feedback = pool.get('account.payment.ogone.feedback')
+        status = feedback.status
+        new_rank = status_rank(status)
+        current_rank = status_rank(parse_status(self.ogone_status)) or 0
+        # A payment reset to draft is being changed by an accountant: news
+        # about an earlier attempt is kept for them but cannot settle it.
+        applied = (new_rank is not None and new_rank > current_rank
+            and self.state != 'draft')
+        Feedback(
+            payment=self,
+            order=order,
+            source=source,
+            status=str(status.value),
+            pay_id=feedback.pay_id or None,
+            ncerror=feedback.ncerror or None,
+            applied=applied,
+            ).save()
+        if not applied:
+            logger.info(
+                "Ogone feedback %s for %s kept in history only "
+                "(status %s after %s)", source, order.name,
+                status.value, self.ogone_status)
+            return False
+
+        self.ogone_status = str(status.value)
+        self.ogone_order_id = order.name
+        if feedback.pay_id:
+            self.ogone_pay_id = feedback.pay_id
+        self.ogone_ncerror = feedback.ncerror or None
+        self.ogone_capture_needed = new_rank == RANK_AUTHORIZED
+        if (new_rank in {RANK_AUTHORIZED, RANK_PAID}
+                and feedback.alias and feedback.alias == order.alias):
+            self.ogone_alias = self._ogone_save_alias(feedback, order)
+        self.save()
+
+        cls = self.__class__
+        if self.state in {'submitted', 'approved'}:
+            cls.process([self])
+            self = cls(self.id)
+        if new_rank == RANK_PAID:
+            cls.succeed([self])
+        elif new_rank in {RANK_FAILED, RANK_REVERSED}:
+            cls.fail([self])
+        elif self.state == 'failed':
+            # Authorized or pending after a refusal: the customer retried
+            cls.proceed([self])
+        return True
+
+    def _ogone_save_alias(self, feedback, order):
+        pool = Pool()
+        Alias = pool.get('account.payment.ogone.alias')
+        aliases = Alias.search([
+                ('account', '=', order.account.id),
+                ('alias', '=', feedback.alias),
+                ('active', 'in', [True, False]),
+                ], limit=1)
+        if aliases:
+            alias, = aliases
+        else:
+            alias = Alias(account=order.account, alias=feedback.alias)
+        alias.party = self.party
+        alias.brand = feedback.brand or None
+        alias.card_number = feedback.card_number or None
+        alias.expiry = feedback.expiry or None
+        alias.active = True
+        alias.save()
+        return alias
+
+
+class Order(ModelSQL, ModelView):
+    "One attempt to pay on the hosted payment page, with its own ORDERID"
+    __name__ = 'account.payment.ogone.order'
+
+    payment = fields.Many2One(
+        'account.payment', "Payment", required=True, ondelete='CASCADE',
+        readonly=True)
+    account = fields.Many2One(
+        'account.payment.ogone.account', "Account", required=True,
+        ondelete='RESTRICT', readonly=True)
+    # Not "order_id": Tryton reads order_<field> as an ordering method
+    name = fields.Char("Order ID", required=True, readonly=True,
+        strip=False)
+    alias = fields.Char(
+        "Alias", readonly=True, strip=False,
+        help="The alias asked to Ogone when the customer saves the card.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('payment')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('account_order_id_unique', Unique(t, t.account, t.name),
+                'account_payment_ogone.msg_order_id_unique'),
+            ]
+        cls._order.insert(0, ('create_date', 'DESC'))
+
+
+class Feedback(ModelSQL, ModelView):
+    "A feedback received from Ogone, kept whether or not it moved the payment"
+    __name__ = 'account.payment.ogone.feedback'
+
+    payment = fields.Many2One(
+        'account.payment', "Payment", required=True, ondelete='CASCADE',
+        readonly=True)
+    order = fields.Many2One(
+        'account.payment.ogone.order', "Order", required=True,
+        ondelete='CASCADE', readonly=True)
+    received_at = fields.Timestamp("Received at", required=True,
+        readonly=True)
+    source = fields.Selection([
+            ('browser', "Browser Redirection"),
+            ('server', "Server-to-Server"),
+            ], "Source", required=True, readonly=True)
+    status = fields.Char("Status Code", required=True, readonly=True)
+    status_string = fields.Function(
+        fields.Char("Status"), 'get_status_string')
+    pay_id = fields.Char("Pay ID", readonly=True)
+    ncerror = fields.Char("Error Code", readonly=True)
+    ncerror_string = fields.Function(
+        fields.Char("Error"), 'get_ncerror_string')
+    applied = fields.Boolean(
+        "Applied", readonly=True,
+        help="Whether this feedback moved the payment.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('payment')
+        cls._order = [('received_at', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_received_at(cls):
+        return dt.datetime.now()
+
+    def get_status_string(self, name):
+        return status_string(self.status)
+
+    def get_ncerror_string(self, name):
+        return ncerror_string(self.ncerror)
+
+
+class CheckoutPage(Report):
+    __name__ = 'account.payment.ogone.checkout'

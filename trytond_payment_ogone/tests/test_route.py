@@ -1,0 +1,704 @@
+"""The checkout and return routes, in-process, with feedback signed like Ogone signs it."""
+import re
+from decimal import Decimal
+from html import unescape
+from urllib.parse import urlencode, urlsplit
+
+from ogone_core import compute_shasign
+
+from trytond.model.exceptions import ValidationError
+from trytond.modules.account_payment.exceptions import PaymentValidationError
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import (
+    DB_NAME, RouteTestCase, with_transaction)
+from trytond.transaction import Transaction
+
+from .tools import SHA_IN, SHA_OUT, signed_feedback
+
+INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
+
+
+def _setup_database():
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    Party = pool.get('party.party')
+    Company = pool.get('company.company')
+    Account = pool.get('account.payment.ogone.account')
+    Journal = pool.get('account.payment.journal')
+    Lang = pool.get('ir.lang')
+    Lang.write(Lang.search([('code', '=', 'fr')]), {'translatable': True})
+
+    eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
+    eur.save()
+    usd = Currency(name="US Dollar", code='USD', symbol="$", digits=2)
+    usd.save()
+    company_party = Party(name="Ogone Shop")
+    company_party.save()
+    company = Company(party=company_party, currency=eur)
+    company.save()
+    account = Account(
+        name="Shop", pspid='SHOP', api_user_id='SHOPAPI',
+        api_password='api-password', sha_in=SHA_IN, sha_out=SHA_OUT,
+        environment='custom', base_url='http://127.0.0.1:9/ncol/test/',
+        order_id_prefix='shop')
+    account.save()
+    journal = Journal(
+        name="Ogone", process_method='ogone', ogone_account=account,
+        currency=eur, company=company)
+    journal.save()
+    usd_journal = Journal(
+        name="Ogone USD", process_method='ogone', ogone_account=account,
+        currency=usd, company=company)
+    usd_journal.save()
+
+
+class AccountPaymentOgoneRouteTestCase(RouteTestCase):
+    "Test the routes of Account Payment Ogone"
+    module = 'account_payment_ogone'
+
+    @classmethod
+    def setUpDatabase(cls):
+        _setup_database()
+
+    def create_payment(self, amount='42.50', journal="Ogone", state='submitted',
+            lang=None):
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        Lang = pool.get('ir.lang')
+        with Transaction().start(DB_NAME, 1):
+            company, = Company.search([])
+            with set_company(company):
+                journal, = Journal.search([('name', '=', journal)])
+                party = Party(name="Jane Doe")
+                if lang:
+                    party.lang, = Lang.search([('code', '=', lang)])
+                party.save()
+                payment = Payment(
+                    company=company, journal=journal, kind='receivable',
+                    party=party, amount=Decimal(amount), reference="INV-1")
+                payment.save()
+                if state != 'draft':
+                    Payment.submit([payment])
+                Payment.process_ogone(payment)
+                return payment.id, payment.ogone_checkout_id
+
+    def payment(self, payment_id):
+        with Transaction().start(DB_NAME, 0):
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            return {
+                'state': payment.state,
+                'status': payment.ogone_status,
+                'pay_id': payment.ogone_pay_id,
+                'order_id': payment.ogone_order_id,
+                'capture': payment.ogone_capture_needed,
+                'alias': payment.ogone_alias.alias
+                if payment.ogone_alias else None,
+                'feedbacks': [
+                    (f.source, f.status, f.applied)
+                    for f in reversed(payment.ogone_feedbacks)],
+                'orders': len(payment.ogone_orders),
+                }
+
+    def checkout(self, token, **args):
+        client = self.client()
+        query = f'?{urlencode(args)}' if args else ''
+        return client.get(
+            f'/{self.db_name}/r/account_payment_ogone/checkout/{token}'
+            + query)
+
+    def open_checkout(self, token, **args):
+        response = self.checkout(token, **args)
+        self.assertEqual(response.status_code, 200, response.text)
+        return dict(
+            (unescape(n), unescape(v))
+            for n, v in INPUT.findall(response.text))
+
+    def send(self, params, source='server'):
+        client = self.client()
+        url = f'/{self.db_name}/r/account_payment_ogone/return'
+        if source == 'server':
+            return client.post(url, data=params)
+        return client.get(url, query_string=params)
+
+    def test_checkout_page_posts_signed_form(self):
+        "The checkout page posts a form signed with SHA-IN to the hosted page"
+        payment_id, token = self.create_payment()
+        response = self.checkout(token)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(
+            'action="http://127.0.0.1:9/ncol/test/orderstandard_utf8.asp"',
+            response.text)
+        fields = self.open_checkout(token)
+        self.assertEqual(fields['PSPID'], 'SHOP')
+        self.assertEqual(fields['AMOUNT'], '4250')
+        self.assertEqual(fields['CURRENCY'], 'EUR')
+        self.assertEqual(fields['OPERATION'], 'SAL')
+        self.assertEqual(fields['ORDERID'], f'shop-{payment_id}-2')
+        self.assertTrue(fields['ACCEPTURL'].endswith(
+                f'/{self.db_name}/r/account_payment_ogone/return'))
+        for name in ['DECLINEURL', 'EXCEPTIONURL', 'CANCELURL']:
+            self.assertEqual(fields[name], fields['ACCEPTURL'])
+        self.assertNotIn('ALIAS', fields)
+        shasign = fields.pop('SHASIGN')
+        self.assertEqual(
+            compute_shasign(fields, SHA_IN, 'sha512', direction='in'),
+            shasign)
+        self.assertEqual(self.payment(payment_id)['orders'], 2)
+        self.assertEqual(
+            self.payment(payment_id)['order_id'], f'shop-{payment_id}-2')
+
+    def test_checkout_save_card(self):
+        "Asking to save the card sends ALIAS and ALIASUSAGE"
+        _, token = self.create_payment()
+        fields = self.open_checkout(token, save_card='1')
+        self.assertRegex(fields['ALIAS'], r'^shop-[0-9a-f]{32}$')
+        self.assertIn("Ogone Shop", fields['ALIASUSAGE'])
+
+    def test_checkout_authorization_only(self):
+        "An authorization-only journal sends OPERATION RES"
+        pool = Pool(DB_NAME)
+        Journal = pool.get('account.payment.journal')
+        with Transaction().start(DB_NAME, 0):
+            journal = Journal(Journal.create([{
+                            'name': "Ogone RES",
+                            'process_method': 'ogone',
+                            'ogone_account': Journal.search([
+                                    ('name', '=', "Ogone")])[0]
+                            .ogone_account.id,
+                            'ogone_authorization_only': True,
+                            'currency': Journal.search([
+                                    ('name', '=', "Ogone")])[0].currency.id,
+                            'company': Journal.search([
+                                    ('name', '=', "Ogone")])[0].company.id,
+                            }])[0])
+            self.assertTrue(journal.ogone_authorization_only)
+        _, token = self.create_payment(journal="Ogone RES")
+        self.assertEqual(self.open_checkout(token)['OPERATION'], 'RES')
+
+    def test_checkout_language(self):
+        "The hosted page and the result page follow the party's language"
+        payment_id, token = self.create_payment(lang='fr')
+        fields = self.open_checkout(token)
+        self.assertEqual(fields['LANGUAGE'], 'fr_FR')
+
+    def test_checkout_unknown_token(self):
+        "An unknown checkout token is not found"
+        self.create_payment()
+        self.assertEqual(self.checkout('nope').status_code, 404)
+
+    def test_checkout_closed(self):
+        "A payment that is not waiting for the customer cannot be paid"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.send(signed_feedback(order_id, 2, '42.50'))
+        response = self.checkout(token)
+        self.assertEqual(response.status_code, 410)
+        self.assertIn("can no longer be paid", response.text)
+
+    def test_checkout_paid(self):
+        "Opening the link of a paid payment shows it is paid"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        response = self.checkout(token)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Payment accepted", response.text)
+        self.assertEqual(self.payment(payment_id)['orders'], 1)
+
+    def test_paid_server(self):
+        "A paid server-to-server feedback succeeds the payment"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        response = self.send(signed_feedback(order_id, 9, '42.50'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.text, 'OK')
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'succeeded')
+        self.assertEqual(payment['status'], '9')
+        self.assertEqual(payment['pay_id'], '3000001')
+        self.assertEqual(payment['feedbacks'], [('server', '9', True)])
+
+    def test_paid_browser(self):
+        "The browser coming back gets a result page"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        response = self.send(
+            signed_feedback(order_id, 9, '42.5'), source='browser')
+        self.assertEqual(response.status_code, 200)
+        self.assertIn('text/html', response.content_type)
+        self.assertIn("Payment accepted", response.text)
+        self.assertEqual(
+            self.payment(payment_id)['feedbacks'], [('browser', '9', True)])
+
+    def test_result_page_translated(self):
+        "The result page is in the party's language"
+        pool = Pool(DB_NAME)
+        Message = pool.get('ir.message')
+        Translation = pool.get('ir.translation')
+        with Transaction().start(DB_NAME, 0):
+            message, = Message.search([
+                    ('text', '=', "Payment accepted")])
+            Translation.create([{
+                        'lang': 'fr', 'type': 'model',
+                        'name': 'ir.message,text', 'res_id': message.id,
+                        'src': message.text, 'value': "Paiement accepté",
+                        'module': 'account_payment_ogone', 'fuzzy': False,
+                        }])
+        payment_id, token = self.create_payment(lang='fr')
+        order_id = self.open_checkout(token)['ORDERID']
+        response = self.send(
+            signed_feedback(order_id, 9, '42.50'), source='browser')
+        self.assertIn("Paiement accepté", response.text)
+
+    def test_duplicate_feedback(self):
+        "The same feedback twice is recorded twice and applied once"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(order_id, 9, '42.50')
+        self.assertEqual(self.send(params, 'browser').status_code, 200)
+        self.assertEqual(self.send(params, 'server').status_code, 200)
+        self.assertEqual(self.send(params, 'server').status_code, 200)
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'succeeded')
+        self.assertEqual(payment['feedbacks'], [
+                ('browser', '9', True),
+                ('server', '9', False),
+                ('server', '9', False),
+                ])
+
+    def test_late_pending_after_paid(self):
+        "A late pending feedback does not move a paid payment back"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        self.send(signed_feedback(order_id, 91, '42.50'))
+        self.send(signed_feedback(order_id, 2, '42.50'))
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'succeeded')
+        self.assertEqual(payment['status'], '9')
+        self.assertEqual(
+            [f[2] for f in payment['feedbacks']], [True, False, False])
+
+    def test_pending_then_paid(self):
+        "Pending keeps the payment processing until it is paid"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        response = self.send(
+            signed_feedback(order_id, 51, '42.50'), source='browser')
+        self.assertIn("Payment pending", response.text)
+        self.assertEqual(self.payment(payment_id)['state'], 'processing')
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+
+    def test_uncertain_stays_processing(self):
+        "An uncertain status is neither success nor failure"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.send(signed_feedback(order_id, 92, '42.50'))
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'processing')
+        self.assertEqual(payment['status'], '92')
+
+    def test_refused_then_paid(self):
+        "A refused card fails the payment; paying on a retry succeeds it"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        response = self.send(
+            signed_feedback(order_id, 2, '42.50'), source='browser')
+        self.assertIn("Payment refused", response.text)
+        self.assertEqual(self.payment(payment_id)['state'], 'failed')
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+
+    def test_cancelled(self):
+        "A customer cancelling fails the payment"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        response = self.send(
+            signed_feedback(order_id, 1, '42.50'), source='browser')
+        self.assertIn("Payment cancelled", response.text)
+        self.assertEqual(self.payment(payment_id)['state'], 'failed')
+
+    def test_authorized_needs_capture(self):
+        "An authorization keeps the payment processing, flagged for capture"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        response = self.send(
+            signed_feedback(order_id, 5, '42.50'), source='browser')
+        self.assertIn("Payment accepted", response.text)
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'processing')
+        self.assertTrue(payment['capture'])
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'succeeded')
+        self.assertFalse(payment['capture'])
+
+    def test_deleted_after_paid(self):
+        "A payment deleted at Ogone after it was paid fails"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        self.send(signed_feedback(order_id, 7, '42.50'))
+        self.assertEqual(self.payment(payment_id)['state'], 'failed')
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        self.assertEqual(self.payment(payment_id)['state'], 'failed')
+
+    def test_older_attempt_settles(self):
+        "The feedback of an earlier attempt still settles the payment"
+        payment_id, token = self.create_payment()
+        first = self.open_checkout(token)['ORDERID']
+        second = self.open_checkout(token)['ORDERID']
+        self.assertNotEqual(first, second)
+        self.send(signed_feedback(first, 9, '42.50'))
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'succeeded')
+        self.assertEqual(payment['order_id'], first)
+
+    def test_saved_card(self):
+        "A successful feedback with the requested alias saves the card"
+        pool = Pool(DB_NAME)
+        Payment = pool.get('account.payment')
+        payment_id, token = self.create_payment()
+        fields = self.open_checkout(token, save_card='1')
+        self.send(signed_feedback(
+                fields['ORDERID'], 9, '42.50', ALIAS=fields['ALIAS']))
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['alias'], fields['ALIAS'])
+        with Transaction().start(DB_NAME, 0):
+            alias = Payment(payment_id).ogone_alias
+            self.assertEqual(alias.party, Payment(payment_id).party)
+            self.assertEqual(alias.card_number, 'XXXXXXXXXXXX1111')
+            self.assertEqual(alias.brand, 'VISA')
+            self.assertEqual(alias.expiry, '1230')
+            self.assertEqual(
+                alias.rec_name, 'VISA XXXXXXXXXXXX1111 (12/30)')
+            self.assertEqual(
+                Payment(payment_id).party.ogone_aliases, (alias,))
+
+    def test_alias_not_requested(self):
+        "An alias the payment did not ask for is not saved"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.send(signed_feedback(order_id, 9, '42.50', ALIAS='OTHER'))
+        self.assertIsNone(self.payment(payment_id)['alias'])
+
+    def test_refused_card_not_saved(self):
+        "A refused payment does not save the card"
+        payment_id, token = self.create_payment()
+        fields = self.open_checkout(token, save_card='1')
+        self.send(signed_feedback(
+                fields['ORDERID'], 2, '42.50', ALIAS=fields['ALIAS']))
+        self.assertIsNone(self.payment(payment_id)['alias'])
+
+    def assertRefused(self, payment_id, response, status):
+        self.assertEqual(response.status_code, status)
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'submitted')
+        self.assertEqual(payment['feedbacks'], [])
+
+    def test_tampered_feedback(self):
+        "A feedback changed after signing is refused"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(order_id, 2, '42.50')
+        params['STATUS'] = '9'
+        for source in ['server', 'browser']:
+            with self.subTest(source=source):
+                self.assertRefused(
+                    payment_id, self.send(params, source), 400)
+        response = self.send(params, 'browser')
+        self.assertIn("could not be verified", response.text)
+        self.assertNotIn(SHA_OUT, response.text)
+
+    def test_missing_signature(self):
+        "A feedback without SHASIGN is refused"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(order_id, 9, '42.50')
+        del params['SHASIGN']
+        self.assertRefused(payment_id, self.send(params), 400)
+
+    def test_wrong_passphrase(self):
+        "A feedback signed with another passphrase is refused"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(
+            order_id, 9, '42.50', passphrase='another_passphrase_123')
+        self.assertRefused(payment_id, self.send(params), 400)
+
+    def test_amount_mismatch(self):
+        "A signed feedback for another amount is refused"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        for amount in ['42.49', '4250', '0.01']:
+            with self.subTest(amount=amount):
+                self.assertRefused(
+                    payment_id,
+                    self.send(signed_feedback(order_id, 9, amount)), 400)
+
+    def test_currency_mismatch(self):
+        "A signed feedback in another currency is refused"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.assertRefused(
+            payment_id,
+            self.send(signed_feedback(order_id, 9, '42.50', currency='USD')),
+            400)
+
+    def test_amount_missing(self):
+        "A feedback without AMOUNT cannot be checked and is refused"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(order_id, 9, '42.50')
+        del params['amount'], params['SHASIGN']
+        params['SHASIGN'] = compute_shasign(
+            params, SHA_OUT, 'sha512', direction='out')
+        self.assertRefused(payment_id, self.send(params), 400)
+
+    def test_unknown_order(self):
+        "A feedback for an unknown order is not found"
+        payment_id, token = self.create_payment()
+        self.open_checkout(token)
+        response = self.send(signed_feedback('shop-0-1', 9, '42.50'))
+        self.assertEqual(response.status_code, 404)
+
+    def test_no_order(self):
+        "A request without ORDERID is refused"
+        response = self.send({'STATUS': '9'})
+        self.assertEqual(response.status_code, 400)
+
+    def test_unknown_status(self):
+        "A signed but unknown STATUS is refused"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.assertRefused(
+            payment_id, self.send(signed_feedback(order_id, 3, '42.50')),
+            400)
+
+
+class AccountPaymentOgoneModelTestCase(RouteTestCase):
+    "Test the models of Account Payment Ogone"
+    module = 'account_payment_ogone'
+
+    @classmethod
+    def setUpDatabase(cls):
+        _setup_database()
+
+    def account_values(self, **values):
+        return {
+            'name': "Other", 'pspid': 'OTHER', 'api_user_id': 'OTHERAPI',
+            'sha_in': 'other_sha_in_value_1', 'sha_out': 'other_sha_out_val_1',
+            **values}
+
+    @with_transaction()
+    def test_account_valid(self):
+        "A well-formed account is accepted"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values()])
+        self.assertEqual(account.hash_algorithm, 'sha512')
+        self.assertEqual(account.environment, 'test')
+        self.assertEqual(account.ogone().base_url,
+            'https://ogone.test.v-psp.com/ncol/test/')
+        self.assertNotIn('other_sha', repr(account.ogone()))
+
+    @with_transaction()
+    def test_passphrase_length(self):
+        "Passphrases have 16 to 32 characters"
+        Account = Pool().get('account.payment.ogone.account')
+        for field in ['sha_in', 'sha_out']:
+            for value in ['x' * 15, 'y' * 33]:
+                with self.subTest(field=field, value=value):
+                    with self.assertRaisesRegex(
+                            ValidationError, "16 to 32 characters"):
+                        Account.create([self.account_values(
+                                    **{field: value})])
+
+    @with_transaction()
+    def test_passphrases_different(self):
+        "SHA-IN and SHA-OUT must differ"
+        Account = Pool().get('account.payment.ogone.account')
+        with self.assertRaisesRegex(ValidationError, "must be different"):
+            Account.create([self.account_values(
+                        sha_in='same_passphrase_01',
+                        sha_out='same_passphrase_01')])
+
+    @with_transaction()
+    def test_required(self):
+        "PSPID and API user are required"
+        Account = Pool().get('account.payment.ogone.account')
+        for field in ['pspid', 'api_user_id']:
+            with self.subTest(field=field):
+                with self.assertRaises(ValidationError):
+                    Account.create([self.account_values(**{field: None})])
+
+    @with_transaction()
+    def test_base_url(self):
+        "A custom environment needs an http(s) base URL"
+        Account = Pool().get('account.payment.ogone.account')
+        with self.assertRaises(ValidationError):
+            Account.create([self.account_values(environment='custom')])
+        with self.assertRaisesRegex(ValidationError, "base URL"):
+            Account.create([self.account_values(
+                        environment='custom', base_url='ftp://example.com/')])
+        account, = Account.create([self.account_values(
+                    environment='custom',
+                    base_url='http://127.0.0.1:8080/ncol/test/')])
+        self.assertEqual(
+            account.ogone().base_url, 'http://127.0.0.1:8080/ncol/test/')
+
+    @with_transaction()
+    def test_order_id_prefix(self):
+        "The order ID prefix is short and made of ORDERID characters"
+        Account = Pool().get('account.payment.ogone.account')
+        for prefix in ['a b', 'x' * 17, 'é']:
+            with self.subTest(prefix=prefix):
+                with self.assertRaisesRegex(ValidationError, "prefix"):
+                    Account.create([self.account_values(
+                                order_id_prefix=prefix)])
+        account, = Account.create([self.account_values()])
+        self.assertRegex(
+            account.effective_order_id_prefix, r'^[A-Za-z0-9_-]{1,16}$')
+
+    @with_transaction()
+    def test_return_url(self):
+        "The return URL is the route of this database"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values()])
+        self.assertEqual(
+            urlsplit(account.return_url).path,
+            f'/{DB_NAME}/r/account_payment_ogone/return')
+
+    @with_transaction()
+    def test_secrets_hidden(self):
+        "Only account administrators read the passphrases and password"
+        pool = Pool(DB_NAME)
+        Account = pool.get('account.payment.ogone.account')
+        User = pool.get('res.user')
+        Group = pool.get('res.group')
+        ModelData = pool.get('ir.model.data')
+        account, = Account.create([self.account_values()])
+        payment_group = Group(ModelData.get_id(
+                'account_payment', 'group_payment'))
+        admin_group = Group(ModelData.get_id(
+                'account', 'group_account_admin'))
+        clerk, admin = User.create([
+                {'login': 'clerk', 'groups': [('add', [payment_group.id])]},
+                {'login': 'admin2', 'groups': [
+                        ('add', [payment_group.id, admin_group.id])]},
+                ])
+        for secret in ['sha_in', 'sha_out', 'api_password']:
+            with self.subTest(secret=secret):
+                with Transaction().set_user(clerk.id), \
+                        Transaction().set_context(_check_access=True):
+                    self.assertEqual(
+                        Account.read([account.id], ['pspid'])[0]['pspid'],
+                        'OTHER')
+                    with self.assertRaises(Exception):
+                        Account.read([account.id], [secret])
+                with Transaction().set_user(admin.id), \
+                        Transaction().set_context(_check_access=True):
+                    self.assertTrue(Account.read([account.id], [secret]))
+
+    @with_transaction()
+    def test_receivable_only(self):
+        "Ogone journals receive payments only"
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        company, = Company.search([])
+        journal, = Journal.search([('name', '=', "Ogone")])
+        party, = Party.create([{'name': "Supplier"}])
+        with set_company(company):
+            with self.assertRaisesRegex(
+                    PaymentValidationError, "receive payments only"):
+                Payment.create([{
+                            'company': company.id, 'journal': journal.id,
+                            'kind': 'payable', 'party': party.id,
+                            'amount': Decimal(10)}])
+
+    @with_transaction()
+    def test_copy_and_draft_reset(self):
+        "Copying and resetting to draft clear the remote fields"
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        company, = Company.search([])
+        journal, = Journal.search([('name', '=', "Ogone")])
+        party, = Party.create([{'name': "Customer"}])
+        with set_company(company):
+            payment, = Payment.create([{
+                        'company': company.id, 'journal': journal.id,
+                        'kind': 'receivable', 'party': party.id,
+                        'amount': Decimal(10)}])
+            Payment.submit([payment])
+            payment.ogone_checkout_id = 'token'
+            payment.ogone_attempts = 1
+            payment.ogone_order_id = f'shop-{payment.id}-1'
+            payment.ogone_pay_id = '123'
+            payment.ogone_status = '51'
+            payment.save()
+            copy, = Payment.copy([payment])
+            for name in ['ogone_checkout_id', 'ogone_order_id',
+                    'ogone_pay_id', 'ogone_status']:
+                self.assertIsNone(getattr(copy, name), name)
+            self.assertEqual(copy.ogone_attempts, 0)
+            Payment.draft([payment])
+            for name in ['ogone_checkout_id', 'ogone_order_id',
+                    'ogone_pay_id', 'ogone_status']:
+                self.assertIsNone(getattr(payment, name), name)
+            # Attempts keep counting so a new ORDERID never repeats one
+            self.assertEqual(payment.ogone_attempts, 1)
+
+    @with_transaction()
+    def test_order_id_unique(self):
+        "An ORDERID is used once per account"
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        Order = pool.get('account.payment.ogone.order')
+        company, = Company.search([])
+        journal, = Journal.search([('name', '=', "Ogone")])
+        party, = Party.create([{'name': "Customer"}])
+        with set_company(company):
+            payment, = Payment.create([{
+                        'company': company.id, 'journal': journal.id,
+                        'kind': 'receivable', 'party': party.id,
+                        'amount': Decimal(10)}])
+            order = payment.ogone_new_order()
+            self.assertLessEqual(len(order.name), 40)
+            with self.assertRaisesRegex(Exception, "unique per account"):
+                Order.create([{
+                            'payment': payment.id,
+                            'account': journal.ogone_account.id,
+                            'name': order.name}])
+
+    @with_transaction()
+    def test_copy_party_keeps_aliases(self):
+        "Copying a party does not copy its saved cards"
+        pool = Pool(DB_NAME)
+        Party = pool.get('party.party')
+        Alias = pool.get('account.payment.ogone.alias')
+        Journal = pool.get('account.payment.journal')
+        journal, = Journal.search([('name', '=', "Ogone")])
+        party, = Party.create([{'name': "Customer"}])
+        Alias.create([{
+                    'party': party.id, 'account': journal.ogone_account.id,
+                    'alias': 'A1'}])
+        copy, = Party.copy([party])
+        self.assertEqual(copy.ogone_aliases, ())
+        self.assertEqual(len(party.ogone_aliases), 1)
+
+
+del RouteTestCase
