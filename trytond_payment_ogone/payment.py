@@ -9,6 +9,7 @@ from ogone_core import UnknownStatus
 from ogone_core.ncerror import describe as describe_ncerror
 from sql import Null
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.modules.account_payment.exceptions import PaymentValidationError
@@ -285,6 +286,27 @@ class Payment(metaclass=PoolMeta):
             and not self.ogone_capture_needed
             and (status_rank(parse_status(self.ogone_status)) or 0)
             < RANK_AUTHORIZED)
+
+    @classmethod
+    def ogone_lock(cls, payments):
+        """Lock the payments so that concurrent requests apply one at a time
+
+        The first call restarts the transaction: what runs before it must not
+        write anything.
+        """
+        transaction = Transaction()
+        cls.lock(payments)
+        if backend.name == 'sqlite':
+            # SQLite has no row lock and reads outside of a write
+            # transaction: writing first takes its database lock, and the
+            # reads that follow see what the previous request committed.
+            table = cls.__table__()
+            cursor = transaction.connection.cursor()
+            cursor.execute(*table.update(
+                    [table.id], [table.id],
+                    where=table.id.in_([p.id for p in payments])))
+            for cache in transaction.cache.values():
+                cache.clear()
 
     def ogone_new_order(self, save_card=False):
         """Register a new attempt and return it with its unsaved alias

@@ -110,8 +110,7 @@ class Ogone(Router):
                     gettext('account_payment_ogone.msg_checkout_closed_title'),
                     gettext('account_payment_ogone.msg_checkout_closed'),
                     HTTPStatus.GONE)
-            # Restarts the transaction the first time: nothing above writes
-            Payment.lock([payment])
+            Payment.ogone_lock([payment])
             payment = Payment(payment.id)
             save_card = request.args.get('save_card') in {'1', 'true', 'yes'}
             order = payment.ogone_new_order(save_card=save_card)
@@ -176,8 +175,7 @@ class Ogone(Router):
                 f"amount {feedback.amount} {feedback.currency} "
                 "differs from the payment", order_id)
 
-        # Restarts the transaction the first time: nothing above writes
-        Payment.lock([payment])
+        Payment.ogone_lock([payment])
         payment = Payment(payment.id)
         applied = payment.ogone_update(feedback, source, order)
         logger.info(
