@@ -1,0 +1,104 @@
+"""Faults for reliability tests: what can go wrong between a merchant and the platform.
+
+A rule applies to one PSPID, or to one ORDERID of it (the most specific rule wins). Request faults
+(``latency``, ``http_500``, ``drop_connection``) act on the protocol pages named in ``pages`` (all of them
+when empty) and use up one of ``times`` each time they act; feedback faults act on every feedback of the
+orders the rule covers while the rule exists.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+from .store import Store
+
+PAGES = ("orderstandard", "order_agree", "orderdirect", "maintenancedirect", "querydirect", "alias_gateway")
+
+
+class FaultSettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Faults:
+    latency: float = 0.0  # seconds slept before the page answers
+    http_500: bool = False  # answer 500 without processing anything
+    drop_connection: bool = False  # process the request, then close the connection without an answer
+    feedback_delay: float = 0.0  # server-to-server feedback sent this many seconds later
+    feedback_duplicate: bool = False  # server-to-server feedback sent twice
+    feedback_before_redirect: bool = False  # feedback delivered before the browser gets its redirect
+    double_url_encode: bool = False  # feedback values URL-encoded twice (redirect and server-to-server)
+    pages: tuple[str, ...] = ()
+
+    @property
+    def acts_on_requests(self) -> bool:
+        return bool(self.latency or self.http_500 or self.drop_connection)
+
+    @property
+    def acts_on_feedback(self) -> bool:
+        return bool(self.feedback_delay or self.feedback_duplicate or self.feedback_before_redirect
+                    or self.double_url_encode)
+
+    def covers(self, page: str) -> bool:
+        return not self.pages or page in self.pages
+
+
+NO_FAULTS = Faults()
+_NAMES = {f.name for f in fields(Faults)}
+
+
+def parse_faults(data: Mapping[str, Any]) -> Faults:
+    unknown = sorted(set(data) - _NAMES)
+    if unknown:
+        raise FaultSettingsError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(_NAMES))}")
+    values = dict(data)
+    for name in ("latency", "feedback_delay"):
+        if name in values:
+            value = values[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise FaultSettingsError(f"{name} is a number of seconds >= 0")
+            values[name] = float(value)
+    for name in ("http_500", "drop_connection", "feedback_duplicate", "feedback_before_redirect",
+                 "double_url_encode"):
+        if name in values and not isinstance(values[name], bool):
+            raise FaultSettingsError(f"{name} is true or false")
+    if "pages" in values:
+        pages = tuple(values["pages"])
+        unknown_pages = [page for page in pages if page not in PAGES]
+        if unknown_pages:
+            raise FaultSettingsError(f"unknown page(s) {', '.join(unknown_pages)}; pages: {', '.join(PAGES)}")
+        values["pages"] = pages
+    if values.get("http_500") and values.get("drop_connection"):
+        raise FaultSettingsError("http_500 and drop_connection exclude each other")
+    return Faults(**values)
+
+
+class FaultBook:
+    def __init__(self, store: Store, now):
+        self._store = store
+        self._now = now
+
+    def add(self, pspid: str, orderid: Optional[str], settings: Mapping[str, Any],
+            times: Optional[int] = None) -> int:
+        parse_faults(settings)
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+            raise FaultSettingsError("times is an integer >= 1")
+        return self._store.add_fault_rule(pspid, orderid or None, dict(settings), times, self._now()).id
+
+    def for_request(self, pspid: str, orderid: str, page: str) -> Faults:
+        """The faults for one request; a request fault with a count is used up here."""
+        for rule in self._store.fault_rules(pspid, orderid):
+            faults = parse_faults(rule.settings)
+            if faults.acts_on_requests and faults.covers(page):
+                if rule.remaining is not None:
+                    self._store.consume_fault_rule(rule.id)
+                return faults
+        return NO_FAULTS
+
+    def for_feedback(self, pspid: str, orderid: str) -> Faults:
+        for rule in self._store.fault_rules(pspid, orderid):
+            faults = parse_faults(rule.settings)
+            if faults.acts_on_feedback:
+                return faults
+        return NO_FAULTS

@@ -1,0 +1,167 @@
+"""Merchant accounts of the sandbox: the settings an Ogone back office holds for one PSPID."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..signing import Algorithm
+from ..validation import Operation
+
+FEEDBACK_TIMINGS = ("deferred", "online", "none")
+FEEDBACK_METHODS = ("POST", "GET")
+
+# The set Ogone's own setup guide tells merchants to select under "Dynamic e-Commerce parameters".
+DEFAULT_FEEDBACK_PARAMETERS = ("ALIAS", "AMOUNT", "CARDNO", "CN", "CURRENCY", "IP", "NCERROR", "ORDERID",
+                               "PAYID", "PM", "STATUS", "TRXDATE")
+
+# Every parameter the sandbox can put in a feedback, in the order the platform sends them.
+FEEDBACK_PARAMETER_ORDER = ("ORDERID", "CURRENCY", "AMOUNT", "PM", "ACCEPTANCE", "STATUS", "CARDNO", "ALIAS",
+                            "ED", "CN", "TRXDATE", "PAYID", "PAYIDSUB", "NCERROR", "BRAND", "IPCTY", "CCCTY",
+                            "ECI", "CVCCHECK", "AAVCHECK", "VC", "IP")
+
+_SECRETS = ("sha_in", "sha_out", "directlink_sha_in", "api_password")
+
+
+class MerchantSettingsError(ValueError):
+    """A merchant setting in the configuration or in an admin call is invalid."""
+
+
+@dataclass(frozen=True)
+class Merchant:
+    """One PSPID. Secrets stay out of ``repr`` and of ``public_dict``."""
+
+    pspid: str
+    sha_in: str = field(repr=False)
+    sha_out: str = field(repr=False)
+    algorithm: Algorithm = Algorithm.SHA512
+    api_user: str = ""
+    api_password: str = field(default="", repr=False)
+    # "Checks for DirectLink and Batch" has its own SHA-IN passphrase on the platform; empty = same as sha_in.
+    directlink_sha_in: str = field(default="", repr=False)
+    feedback_parameters: tuple[str, ...] = DEFAULT_FEEDBACK_PARAMETERS
+    redirect_with_parameters: bool = True
+    feedback_url: str = ""
+    feedback_url_declined: str = ""
+    status_change_url: str = ""
+    feedback_method: str = "POST"
+    feedback_timing: str = "deferred"
+    feedback_retry_interval: float = 600.0
+    feedback_retries: int = 4
+    feedback_timeout: float = 10.0
+    settle_delay: float = 30.0
+    uncertain_delay: float = 60.0
+    default_operation: str = "SAL"
+    hosted_page_attempts: int = 1
+    allow_prod: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pspid, str) or not self.pspid.strip() or len(self.pspid) > 30:
+            raise MerchantSettingsError("pspid is required (1 to 30 characters)")
+        if not self.sha_in:
+            raise MerchantSettingsError(f"{self.pspid}: the SHA-IN passphrase is required")
+        try:
+            object.__setattr__(self, "algorithm", Algorithm.parse(self.algorithm))
+        except ValueError as error:
+            raise MerchantSettingsError(str(error)) from None
+        names = tuple(str(name).upper() for name in self.feedback_parameters)
+        unknown = [name for name in names if name not in FEEDBACK_PARAMETER_ORDER]
+        if unknown:
+            raise MerchantSettingsError(
+                f"unknown feedback parameter(s) {', '.join(unknown)}; known: {', '.join(FEEDBACK_PARAMETER_ORDER)}")
+        object.__setattr__(self, "feedback_parameters", names)
+        method = str(self.feedback_method).upper()
+        if method not in FEEDBACK_METHODS:
+            raise MerchantSettingsError("feedback_method is POST or GET")
+        object.__setattr__(self, "feedback_method", method)
+        if self.feedback_timing not in FEEDBACK_TIMINGS:
+            raise MerchantSettingsError(f"feedback_timing is one of {', '.join(FEEDBACK_TIMINGS)}")
+        if self.default_operation not in (Operation.SALE.value, Operation.AUTHORIZATION.value):
+            raise MerchantSettingsError("default_operation is SAL or RES")
+        for name in ("feedback_retry_interval", "feedback_timeout", "settle_delay", "uncertain_delay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise MerchantSettingsError(f"{name} must be a number of seconds >= 0")
+            object.__setattr__(self, name, float(value))
+        for name in ("feedback_retries", "hosted_page_attempts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise MerchantSettingsError(f"{name} must be an integer >= 0")
+        if self.hosted_page_attempts < 1:
+            raise MerchantSettingsError("hosted_page_attempts must be at least 1")
+
+    @property
+    def directlink_passphrase(self) -> str:
+        return self.directlink_sha_in or self.sha_in
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["algorithm"] = self.algorithm.value
+        data["feedback_parameters"] = list(self.feedback_parameters)
+        return data
+
+    def public_dict(self) -> dict[str, Any]:
+        data = self.to_dict()
+        for name in _SECRETS:
+            data[name] = "set" if data[name] else ""
+        return data
+
+    def updated(self, changes: Mapping[str, Any]) -> "Merchant":
+        return merchant_from_dict({**self.to_dict(), **changes})
+
+
+_FIELDS = {f.name for f in dataclasses.fields(Merchant)}
+
+
+def merchant_from_dict(data: Mapping[str, Any]) -> Merchant:
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise MerchantSettingsError(f"unknown merchant setting(s): {', '.join(unknown)}")
+    values = dict(data)
+    if "feedback_parameters" in values:
+        values["feedback_parameters"] = tuple(values["feedback_parameters"])
+    try:
+        return Merchant(**values)
+    except TypeError as error:
+        raise MerchantSettingsError(str(error)) from None
+
+
+DEFAULT_MERCHANT = Merchant(
+    pspid="SANDBOX",
+    api_user="SANDBOXAPI",
+    api_password="sandbox-password",
+    sha_in="sandbox_sha_in_passphrase_0001",
+    sha_out="sandbox_sha_out_passphrase_001",
+    algorithm=Algorithm.SHA512,
+)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    merchants: tuple[Merchant, ...] = ()
+    scenarios: tuple[Mapping[str, Any], ...] = ()
+    default_merchant: bool = True
+
+
+def load_config(config: "Mapping[str, Any] | str | Path | None") -> SandboxConfig:
+    """``config`` is a dict or the path of a JSON file: ``{"merchants": [...], "scenarios": [...]}``."""
+    if config is None:
+        return SandboxConfig()
+    if isinstance(config, (str, Path)):
+        try:
+            data = json.loads(Path(config).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise MerchantSettingsError(f"cannot read the configuration {config}: {error}") from None
+    else:
+        data = config
+    if not isinstance(data, Mapping):
+        raise MerchantSettingsError("the configuration is a JSON object")
+    unknown = sorted(set(data) - {"merchants", "scenarios", "default_merchant"})
+    if unknown:
+        raise MerchantSettingsError(f"unknown configuration key(s): {', '.join(unknown)}")
+    merchants = tuple(merchant_from_dict(item) for item in data.get("merchants", ()))
+    scenarios = tuple(data.get("scenarios", ()))
+    return SandboxConfig(merchants, scenarios, bool(data.get("default_merchant", True)))

@@ -1,0 +1,59 @@
+"""HTML pages from the templates in ``templates/``: ``$name`` placeholders, every value escaped unless it is
+an ``Html`` fragment built by the sandbox itself."""
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from importlib import resources
+from string import Template
+from typing import Iterable
+
+from werkzeug.wrappers import Response
+
+
+class Html(str):
+    """Markup the sandbox built and escaped itself."""
+
+
+def escape(value: object) -> str:
+    if isinstance(value, Html):
+        return value
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+@lru_cache(maxsize=None)
+def _template(name: str) -> Template:
+    text = resources.files("ogone_core.sandbox").joinpath("templates", name).read_text(encoding="utf-8")
+    return Template(text)
+
+
+def render(name: str, **values: object) -> Html:
+    return Html(_template(name).substitute({key: escape(value) for key, value in values.items()}))
+
+
+def page(name: str, title: str, http_status: int = 200, **values: object) -> Response:
+    body = render(name, **values)
+    document = render("layout.html", title=title, body=body)
+    return Response(document.encode("utf-8"), status=http_status, content_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store"})
+
+
+def table(rows: Iterable[Iterable[object]], header: Iterable[str] = ()) -> Html:
+    head = "".join(f"<th>{escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return Html(f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>")
+
+
+def hidden(name: str, value: str) -> Html:
+    return Html(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">')
+
+
+def link(url: str, text: str) -> Html:
+    return Html(f'<a href="{escape(url)}">{escape(text)}</a>')
+
+
+def messages(items: Iterable[str]) -> Html:
+    items = list(items)
+    if not items:
+        return Html("")
+    return Html('<ul class="errors">' + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")

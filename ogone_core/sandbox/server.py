@@ -1,0 +1,84 @@
+"""Running the sandbox on a real socket, in a background thread (tests, demos) or in the foreground (CLI)."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Optional
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .app import SandboxApp, create_app
+
+log = logging.getLogger("ogone_core.sandbox.http")
+
+
+class SandboxRequestHandler(WSGIRequestHandler):
+    """Logs method, path and status only: query strings may carry feedback or order data."""
+
+    def log_request(self, code: "int | str" = "-", size: "int | str" = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        log.info("%s %s %s %s", self.address_string(), self.command, path, code)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        log.debug("%s " + message, self.address_string(), *args)
+
+
+class SandboxServer:
+    """A running sandbox: ``url``, ``test_base_url`` (for ``Account(environment=...)``), ``app``, ``stop()``."""
+
+    def __init__(self, server: BaseWSGIServer, app: SandboxApp):
+        self._server = server
+        self.app = app
+        self.host = server.server_address[0]
+        self.port = server.server_port
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def test_base_url(self) -> str:
+        return f"{self.url}ncol/test/"
+
+    @property
+    def prod_base_url(self) -> str:
+        return f"{self.url}ncol/prod/"
+
+    def start(self) -> "SandboxServer":
+        self.app.start_worker()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.app.start_worker()
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.app.close()
+
+    def __enter__(self) -> "SandboxServer":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<SandboxServer {self.url}>"
+
+
+def bind(host: str = "127.0.0.1", port: int = 0, **create_app_kwargs: Any) -> SandboxServer:
+    """A threaded server bound to ``host:port`` (0 = a free port), not yet serving."""
+    app = create_app(**create_app_kwargs)
+    server = make_server(host, port, app, threaded=True, request_handler=SandboxRequestHandler)
+    return SandboxServer(server, app)
+
+
+def start_server(host: str = "127.0.0.1", port: int = 0, **create_app_kwargs: Any) -> SandboxServer:
+    """Serve the sandbox in a background thread; use as a context manager or call ``stop()``."""
+    return bind(host, port, **create_app_kwargs).start()
