@@ -529,13 +529,18 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
                         sha_out='same_passphrase_01')])
 
     @with_transaction()
-    def test_required(self):
-        "PSPID and API user are required"
+    def test_pspid_required(self):
+        "The PSPID is required"
         Account = Pool().get('account.payment.ogone.account')
-        for field in ['pspid', 'api_user_id']:
-            with self.subTest(field=field):
-                with self.assertRaises(ValidationError):
-                    Account.create([self.account_values(**{field: None})])
+        with self.assertRaises(ValidationError):
+            Account.create([self.account_values(pspid=None)])
+
+    @with_transaction()
+    def test_api_user_required(self):
+        "The API user is required"
+        Account = Pool().get('account.payment.ogone.account')
+        with self.assertRaises(ValidationError):
+            Account.create([self.account_values(api_user_id=None)])
 
     @with_transaction()
     def test_base_url(self):
