@@ -35,8 +35,8 @@ class Merchant:
     """One PSPID. Secrets stay out of ``repr`` and of ``public_dict``."""
 
     pspid: str
-    sha_in: str = field(repr=False)
-    sha_out: str = field(repr=False)
+    sha_in: str = field(default="", repr=False)
+    sha_out: str = field(default="", repr=False)  # empty: no parameters on the redirect, as on the platform
     algorithm: Algorithm = Algorithm.SHA512
     api_user: str = ""
     api_password: str = field(default="", repr=False)
