@@ -58,6 +58,8 @@ def test_alias_gateway_card_errors_go_to_exceptionurl(sandbox):
     assert {name: code for name, code in feedback.field_errors.items() if code != "0"} == {
         "NCERRORCARDNO": "50001178", "NCERRORED": "50001182", "NCERRORCVC": "50001090"}
     assert result.params["NCERRORCN"] == "0"
+    assert result.params["NCERRORPLUS"] == ("Card Number Empty|Invalid expiration month|"
+                                            "CVC missing at input, but CVC check asked")
     same = gateway_form(merchant, alias="4111111111111111")
     result = create_alias(same.action, same.fields, "4111111111111111")
     assert result.params["NCERROR"] == "50001216" and result.params["STATUS"] == "1"

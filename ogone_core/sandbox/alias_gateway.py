@@ -53,6 +53,7 @@ def alias_gateway(sandbox: Sandbox, request: PageRequest) -> Response:
     by_field = {error.field: error.ncerror for error in errors}
     if errors or problem:
         status, ncerror = STATUS_REFUSED, (problem.ncerror if problem else errors[0].ncerror)
+        plus = problem.plus if problem else "|".join(error.message for error in errors)
         target = exception_url or accept_url
         masked, brand, expiry, holder = "", "", "", params.get("CN").strip()
     else:
@@ -61,9 +62,10 @@ def alias_gateway(sandbox: Sandbox, request: PageRequest) -> Response:
         existed = sandbox.store.save_alias(merchant.pspid, alias_name, card.card.key, card.masked, card.card.brand,
                                            card.expiry, card.holder, persisted, sandbox.now())
         status, ncerror, target = (STATUS_UPDATED if existed else STATUS_CREATED), ncerrors.OK, accept_url
+        plus = ncerrors.OK_PLUS
         masked, brand, expiry, holder = card.masked, card.card.brand, card.expiry, card.holder
     pairs = [("ALIAS", alias_name), ("BRAND", brand), ("CARDNO", masked), ("CN", holder), ("ED", expiry),
-             ("NCERROR", ncerror), ("NCERRORCARDNO", by_field.get("CARDNO", ncerrors.OK)),
+             ("NCERROR", ncerror), ("NCERRORPLUS", plus), ("NCERRORCARDNO", by_field.get("CARDNO", ncerrors.OK)),
              ("NCERRORCN", by_field.get("CN", ncerrors.OK)), ("NCERRORCVC", by_field.get("CVC", ncerrors.OK)),
              ("NCERRORED", by_field.get("ED", ncerrors.OK)), ("ORDERID", params.stripped("ORDERID")),
              ("STATUS", status)]

@@ -180,9 +180,15 @@ def pay(form_action: str, form_fields: Fields, card_number: str, expiry: Optiona
 
 def authenticate(html_answer: str, three_ds: str = "approve",
                  session: Optional[requests.Session] = None) -> PaymentResult:
-    """Play the browser for a DirectLink STATUS 46: run the base64 HTML_ANSWER form and answer the ACS page."""
+    """Play the browser for a DirectLink STATUS 46: run the HTML_ANSWER form and answer the ACS page.
+
+    ``html_answer`` is the decoded HTML (``DirectLinkResponse.html_answer``) or the base64 text of the XML.
+    """
     session = session or requests.Session()
-    fragment = base64.b64decode("".join(html_answer.split())).decode("utf-8")
+    if "<form" in html_answer:
+        fragment = html_answer
+    else:
+        fragment = base64.b64decode("".join(html_answer.split())).decode("utf-8")
     reader = _read(fragment)
     form = reader.forms[0] if reader.forms else None
     if form is None:
