@@ -15,7 +15,7 @@ import requests
 from ogone_core import Account, Card, DirectLinkClient, OrderRequest, RequestsTransport, Status
 from ogone_core.sandbox import DEFAULT_MERCHANT, create_app, start_server
 from ogone_core.sandbox.customer import pay
-from sandbox_fixtures import admin, default_merchant, new_merchant, unique, wait_for
+from sandbox_fixtures import admin, default_merchant, new_merchant, unique
 
 VISA = Card("4111111111111111", "12/39", "123")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from urllib.parse import parse_qsl, unquote_plus, urlsplit
+from urllib.parse import unquote_plus
 
 import pytest
 import requests
@@ -11,7 +11,7 @@ import requests
 from ogone_core import (Card, HostedPaymentRequest, OrderRequest, OutcomeUnknown, SignatureError, Status,
                         verify_feedback)
 from ogone_core.sandbox.customer import pay
-from sandbox_fixtures import admin, new_merchant, unique, wait_for
+from sandbox_fixtures import admin, new_merchant, unique
 
 VISA = Card("4111111111111111", "12/39", "123")
 

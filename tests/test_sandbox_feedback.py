@@ -4,8 +4,6 @@ from __future__ import annotations
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
-import pytest
-
 from ogone_core import HostedPaymentRequest, Status, verify_feedback
 from ogone_core.sandbox.customer import pay
 from sandbox_fixtures import admin, new_merchant, unique, wait_for
