@@ -5,6 +5,8 @@ is also the NCSTATUS: 0 ok, 2 uncertain, 3 refused by the acquirer, 4 technical 
 """
 from __future__ import annotations
 
+from ..ncerror import text  # noqa: F401  (one table of texts for the library and the sandbox)
+
 OK = "0"
 OK_PLUS = "!"
 
@@ -40,51 +42,11 @@ EXPIRY_IN_THE_PAST = "50001183"
 SHA_MISMATCH = "50001184"
 ALIAS_EQUALS_CARD = "50001216"
 
-TEXTS = {
-    OK: "",
-    UNCERTAIN: ("We received an unknown status for the transaction. We will contact your acquirer and update "
-                "the status of the transaction within one working day. Please check the status later."),
-    ACQUIRER_REFUSED: "Payment refused by the acquirer",
-    AUTHORIZATION_DECLINED: "Authorization declined",
-    TECHNICAL_PROBLEM: "A technical problem occurred, please try again.",
-    AUTHENTICATION_FAILED: "Authentication failed, please retry or cancel.",
-    CARD_INCORRECT: "Card number incorrect or incompatible",
-    PAN_INVALID: "The card number or account number (PAN) is invalid",
-    CVC_MISSING: "CVC missing at input, but CVC check asked",
-    DATA_VALIDATION: "Data validation error",
-    ALREADY_PROCESSED: "This order has already been processed",
-    PSPID_NOT_FOUND: "Pspid not found or not correct",
-    PASSWORD_INCORRECT: "Password incorrect or disabled due to numbers of errors",
-    INVALID_CURRENCY: "Invalid currency",
-    CAPTURE_OVERFLOW: "Overflow in data capture requests for the original order",
-    NOT_IN_CORRECT_STATUS: "The original order is not in a correct status",
-    REFUND_OVERFLOW: "Overflow in refunds requests",
-    ORIGINAL_ORDER_ACCESS: "Error access to original order",
-    HISTORY_ITEM_ACCESS: "Error access to original history item",
-    OPERATION_NOT_ALLOWED: "Requested Operation code not allowed",
-    AMOUNT_NOT_A_NUMBER: "Amount is not a number",
-    NAME_TOO_LONG: "Card Holder Name is too long",
-    CARD_NUMBER_TOO_LONG: "Card number is too long",
-    CARD_NUMBER_NOT_NUMERIC: "Card number contains non-numeric info",
-    CARD_NUMBER_EMPTY: "Card Number Empty",
-    CVC_TOO_LONG: "CVC too long",
-    CVC_NOT_NUMERIC: "CVC contains non-numeric info",
-    EXPIRY_NOT_NUMERIC: "Expiration date contains non-numeric info",
-    EXPIRY_INVALID_MONTH: "Invalid expiration month",
-    EXPIRY_IN_THE_PAST: "Expiration date must be in the future",
-    SHA_MISMATCH: "SHA Mismatch",
-    ALIAS_EQUALS_CARD: "The alias must be different than the card number",
-}
-
 # Ogone's own origin-check texts, shown on the error page and in NCERRORPLUS.
 SHA_MISMATCH_TEXT = "unknown order/1/s"
 SHA_MISSING_TEXT = "unknown order/0/s"
 API_NOT_ALLOWED_TEXT = "Connection to API feature not allowed for this user"
 IDENTIFICATION_REQUESTED = "Identification requested"
-
-
-def text(code: str) -> str:
-    return TEXTS.get(code, "")
 
 
 def ncstatus(code: str) -> str:
