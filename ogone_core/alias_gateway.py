@@ -53,7 +53,8 @@ class AliasGatewayRequest:
                   "PARAMPLUS": urlencode(list(self.paramplus.items()))}
         params = [(name, value) for name, value in values.items() if value]
         shasign = compute_shasign(params, account.sha_in, account.algorithm, "in", account.encoding)
-        return SignedForm(account.url(Page.ALIAS_GATEWAY), tuple(params) + (("SHASIGN", shasign),))
+        return SignedForm(account.url(Page.ALIAS_GATEWAY), tuple(params) + (("SHASIGN", shasign),),
+                          account.charset)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def verify_alias_feedback(params: Params, passphrase: str, algorithm: "Algorithm
     if status is not AliasStatus.NOT_OK and not get("ALIAS"):
         raise ProtocolError("the alias gateway reported success without a signed ALIAS")
     errors = {name.upper(): value for name, value in {**verified.unsigned, **verified.signed}.items()
-              if name.upper().startswith("NCERROR") and name.upper() != "NCERROR" and value}
+              if name.upper().startswith("NCERROR") and name.upper() not in ("NCERROR", "NCERRORPLUS")
+              and value not in ("", "0")}  # "0": that field is fine
     return AliasFeedback(status=status, alias=get("ALIAS"), ncerror=get("NCERROR"),
                          card_number=get("CARDNO"), card_holder=get("CN"), expiry=get("ED"),
                          brand=get("BRAND"), order_id=get("ORDERID"), field_errors=errors,

@@ -34,12 +34,12 @@ class Card:
 
     def __post_init__(self) -> None:
         number = self.number.replace(" ", "")
-        if not number.isdigit() or not 12 <= len(number) <= 19:
+        if not (number.isascii() and number.isdigit()) or not 12 <= len(number) <= 19:
             raise InvalidRequest("the card number must be 12 to 19 digits")
         object.__setattr__(self, "number", number)
         if not _EXPIRY.match(self.expiry):
             raise InvalidRequest("the expiry date must be MM/YY or MMYY")
-        if self.cvc and (not self.cvc.isdigit() or len(self.cvc) > 5):
+        if self.cvc and (not (self.cvc.isascii() and self.cvc.isdigit()) or len(self.cvc) > 5):
             raise InvalidRequest("the CVC must be up to 5 digits")
 
     @property
@@ -191,7 +191,7 @@ _MAINTENANCE = frozenset({Operation.CAPTURE_PARTIAL, Operation.CAPTURE_LAST, Ope
 def _check_reference(pay_id: str, order_id: str) -> None:
     if not pay_id and not order_id:
         raise InvalidRequest("give the PAYID (recommended) or the ORDERID")
-    if pay_id and not pay_id.isdigit():
+    if pay_id and not (pay_id.isascii() and pay_id.isdigit()):
         raise InvalidRequest(f"PAYID is a number, not {pay_id!r}")
     if order_id:
         validate_order_id(order_id)
@@ -245,7 +245,7 @@ class DirectLinkClient:
     def query(self, *, pay_id: str = "", order_id: str = "", pay_id_sub: str = "") -> DirectLinkResponse:
         """The current status of a payment; safe to repeat, so transient failures are retried."""
         _check_reference(pay_id, order_id)
-        if pay_id_sub and not (pay_id and pay_id_sub.isdigit()):
+        if pay_id_sub and not (pay_id and pay_id_sub.isascii() and pay_id_sub.isdigit()):
             raise InvalidRequest("PAYIDSUB is a number and goes with a PAYID")
         values = {"PAYID": pay_id, "ORDERID": order_id, "PAYIDSUB": pay_id_sub}
         return self._send(Page.QUERY_DIRECT, values, retry_safe=True, order_id=order_id, pay_id=pay_id)

@@ -120,7 +120,8 @@ def parse_ncresponse(body: bytes, content_type: str = "",
         raise ProtocolError("the answer is empty")
     if start.startswith((b"<!doctype html", b"<html")) or "html" in content_type.lower():
         raise ProtocolError("the platform answered an HTML page instead of XML (wrong URL or platform error)")
-    if b"<!doctype" in body[:4096].lower() or b"<!entity" in body.lower():
+    lowered = body.lower()  # a DOCTYPE may follow any amount of comments: look at the whole (bounded) body
+    if b"<!doctype" in lowered or b"<!entity" in lowered:
         raise ProtocolError("the answer declares a DTD or entities, which DirectLink never does")
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:

@@ -99,8 +99,10 @@ class RequestsTransport:
         while True:
             started = time.monotonic()
             try:
+                # Never follow a redirect: a 307/308 would re-post PSWD and card data wherever it points.
                 response = self.session.post(url, data=body.encode("ascii"), headers=headers,
-                                             timeout=self.timeout, verify=self.verify, stream=True)
+                                             timeout=self.timeout, verify=self.verify, stream=True,
+                                             allow_redirects=False)
                 payload = self._read(response)
             except requests.ConnectionError as error:
                 if _sent_nothing(error):
@@ -119,7 +121,7 @@ class RequestsTransport:
                 elapsed = (time.monotonic() - started) * 1000
                 log.info("POST %s -> HTTP %s in %.0f ms %s", url, response.status_code, elapsed, reference)
                 if response.status_code < 500:
-                    if response.status_code >= 400:
+                    if response.status_code >= 300:
                         raise ServerError(f"{url} answered HTTP {response.status_code}", response.status_code)
                     return HttpResponse(response.status_code, payload,
                                         response.headers.get("Content-Type", ""))
