@@ -120,6 +120,7 @@ class OrderRequest:
             raise InvalidRequest("ECI is one digit (7 e-commerce, 9 recurring e-commerce, ...)")
         if self.request_timeout is not None and not 30 <= self.request_timeout <= 90:
             raise InvalidRequest("RTIMEOUT must be between 30 and 90 seconds")
+        self.parameters()  # refuses a clash in ``extra`` now rather than when the order is sent
 
     def parameters(self) -> dict[str, str]:
         values = {
@@ -215,8 +216,14 @@ class DirectLinkClient:
         self.transport = transport or RequestsTransport()
 
     def new_order(self, request: OrderRequest) -> DirectLinkResponse:
-        return self._send(Page.ORDER_DIRECT, request.parameters(), retry_safe=False,
-                          order_id=request.order_id)
+        response = self._send(Page.ORDER_DIRECT, request.parameters(), retry_safe=False,
+                              order_id=request.order_id)
+        if response.needs_authentication and response.html_answer is None:
+            # Only the order answer carries the page; a query of the same payment rightly has none.
+            raise UnreadableOutcome("STATUS 46 without the HTML_ANSWER the customer must see; the request "
+                                    "may have been processed, query before sending it again",
+                                    order_id=request.order_id, pay_id=response.pay_id or None)
+        return response
 
     def maintenance(self, request: MaintenanceRequest) -> DirectLinkResponse:
         return self._send(Page.MAINTENANCE_DIRECT, request.parameters(), retry_safe=False,

@@ -140,8 +140,6 @@ def parse_ncresponse(body: bytes, content_type: str = "",
     currency = attributes.get("CURRENCY", "")
     amount_text = attributes.get("AMOUNT", "").strip()
     amount = parse_major_amount(amount_text, currency or None) if amount_text else None
-    if status is Status.WAITING_AUTHENTICATION and html_answer is None:
-        raise ProtocolError("STATUS 46 without the HTML_ANSWER the customer must see")
     get = attributes.get
     return DirectLinkResponse(
         status=status,

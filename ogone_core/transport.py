@@ -10,6 +10,7 @@ Retry policy, the heart of "never lose or double money":
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +19,9 @@ from urllib.parse import quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .errors import ConnectionFailed, OutcomeUnknown, ProtocolError, ServerError
+from .errors import ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError, ServerError
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,26 @@ def mask_parameters(data: Sequence[tuple[str, str]] | Mapping[str, str]) -> list
     return masked
 
 
-def _sent_nothing(error: requests.ConnectionError) -> bool:
-    """True when the connection failed before any byte of the request left."""
+def _failed_before_sending(error: requests.ConnectionError) -> str:
+    """Why the connection failed before any byte of the request left ("" when it may have been sent):
+    no route, refused, connect timeout, or a TLS certificate that does not verify (the handshake comes
+    before the request)."""
     if isinstance(error, requests.ConnectTimeout):
-        return True
-    reason = error.args[0] if error.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+        return "connect timeout"
+    seen = set()
+    pending = [error]
+    while pending:
+        cause = pending.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "certificate"
+        if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
+            return "connect"
+        pending.extend([getattr(cause, "reason", None), cause.__cause__, cause.__context__])
+        pending.extend(arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException))
+    return ""
 
 
 class RequestsTransport:
@@ -92,7 +105,10 @@ class RequestsTransport:
 
     def post(self, url: str, data: Sequence[tuple[str, str]], *, encoding: str,
              retry_safe: bool, reference: str = "") -> HttpResponse:
-        body = "&".join(f"{_quote(name, encoding)}={_quote(value, encoding)}" for name, value in data)
+        try:
+            body = "&".join(f"{_quote(name, encoding)}={_quote(value, encoding)}" for name, value in data)
+        except UnicodeEncodeError:
+            raise InvalidRequest(f"a parameter cannot be written in {encoding}: use the UTF-8 pages") from None
         headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={encoding}"}
         connect_failures = 0
         later_failures = 0
@@ -105,7 +121,11 @@ class RequestsTransport:
                                              allow_redirects=False)
                 payload = self._read(response)
             except requests.ConnectionError as error:
-                if _sent_nothing(error):
+                before_sending = _failed_before_sending(error)
+                if before_sending == "certificate":
+                    raise ConnectionFailed(f"the TLS certificate of {url} does not verify; nothing was sent") \
+                        from None
+                if before_sending:
                     connect_failures += 1
                     if connect_failures <= self.connect_retries:
                         self._pause(connect_failures, url, "connection failed")

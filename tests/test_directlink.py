@@ -432,8 +432,7 @@ def test_unknown_outcome_of_a_maintenance_carries_the_pay_id():
     assert len(transport.calls) == 1
 
 
-@pytest.mark.parametrize("body", ["truncated.xml", "html_error_page.xml", "unknown_status_3.xml",
-                                  "secure3d_46_no_html_answer.xml", "empty.xml"])
+@pytest.mark.parametrize("body", ["truncated.xml", "html_error_page.xml", "unknown_status_3.xml", "empty.xml"])
 def test_unreadable_answer_to_a_money_request_is_an_unknown_outcome(body):
     dl, transport = client(RecordingTransport(HttpResponse(200, fixture(body), "text/xml")))
     with pytest.raises(UnreadableOutcome, match="the request may have been processed, query before sending "
@@ -442,6 +441,19 @@ def test_unreadable_answer_to_a_money_request_is_an_unknown_outcome(body):
     error = caught.value
     assert isinstance(error, ProtocolError) and isinstance(error, OutcomeUnknown)
     assert (error.order_id, error.pay_id) == ("ORD-1001", None)
+
+
+def test_order_answer_asking_for_3d_secure_without_the_page_is_an_unknown_outcome():
+    dl, _ = client(RecordingTransport(HttpResponse(200, fixture("secure3d_46_no_html_answer.xml"), "text/xml")))
+    with pytest.raises(UnreadableOutcome, match="^STATUS 46 without the HTML_ANSWER") as caught:
+        dl.new_order(OrderRequest("ORD-1001", Decimal("1"), "EUR", alias="A"))
+    assert (caught.value.order_id, caught.value.pay_id) == ("ORD-1001", "26187586")
+
+
+def test_query_of_a_payment_waiting_for_3d_secure_is_an_answer():
+    dl, _ = client(RecordingTransport(HttpResponse(200, fixture("secure3d_46_no_html_answer.xml"), "text/xml")))
+    reply = dl.query(pay_id="26187586")
+    assert (reply.status, reply.pay_id, reply.html_answer) == (Status.WAITING_AUTHENTICATION, "26187586", None)
 
 
 def test_unreadable_answer_to_a_maintenance_is_an_unknown_outcome():
