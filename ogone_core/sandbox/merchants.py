@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..account import Account
 from ..signing import Algorithm
 from ..validation import Operation
 
@@ -96,6 +97,12 @@ class Merchant:
     @property
     def directlink_passphrase(self) -> str:
         return self.directlink_sha_in or self.sha_in
+
+    def account(self, environment: str, charset: str = "utf-8") -> Account:
+        """The client-side ``Account`` for this merchant on a running sandbox (``server.test_base_url``)."""
+        return Account(pspid=self.pspid, sha_in=self.sha_in, sha_out=self.sha_out, api_user_id=self.api_user,
+                       api_password=self.api_password, algorithm=self.algorithm, environment=environment,
+                       charset=charset)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
