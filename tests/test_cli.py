@@ -158,8 +158,19 @@ def test_demo_runs():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "   POST https://ogone.test.v-psp.com/ncol/test/orderstandard_utf8.asp\n" in out
-    assert ("   signature valid: ORDERID 12, PAYID 32100123, 15 EUR, STATUS 9 (Payment requested) -> paid\n"
+    assert ("     signature valid: ORDERID 12, PAYID 32100123, 15 EUR, STATUS 9 (Payment requested) -> paid\n"
             in out)
-    assert ("3. The same feedback with amount=1 is refused:\n"
-            "   SignatureError: SHASIGN does not match (SHA1, SHA-OUT over ACCEPTANCE, AMOUNT, BRAND") in out
+    assert ("     the same feedback with amount=1 is refused: SHASIGN does not match (SHA1, SHA-OUT over "
+            "ACCEPTANCE, AMOUNT, BRAND") in out
     assert PASSPHRASE not in out
+    # The round trip through the sandbox: each step's outcome, as the platform gives it.
+    assert "-> paid, card XXXXXXXXXXXX1111 saved as ALIAS DEMO-" in out
+    assert "authorisation only: STATUS 5 (Authorised) -> authorized" in out
+    assert "capture 60.00 of 99.90 and close: STATUS 91 (Payment processing) (PAYIDSUB 1)" in out
+    assert "settles the capture overnight: 9 (Payment requested)" in out
+    assert "refund 10.00: STATUS 81 (Refund pending) (PAYIDSUB 2)" in out
+    assert "STATUS 0, NCERROR 50001113 (This order has already been processed)" in out
+    assert "STATUS 2 (Authorisation refused), NCERROR 30051001" in out
+    assert "after the platform processed an order: OutcomeUnknown" in out
+    assert "so the order is queried, not re-sent: STATUS 9 (Payment requested) -> paid" in out
+    assert "sandbox_sha_in_passphrase_0001" not in out and "sandbox-password" not in out
