@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
@@ -323,3 +323,22 @@ def test_no_sha_out_passphrase_means_no_parameters_on_the_redirect(sandbox):
     form = request.render(Account(pspid=merchant.pspid, sha_in=merchant.settings["sha_in"], sha_out="unused",
                                   environment=sandbox.test_base_url))
     assert pay(form.action, form.fields, "4111111111111111").url == f"{SHOP}/ok"
+
+
+def test_two_payment_pages_of_one_order_cannot_both_take_the_money(sandbox):
+    # Two tabs opened on one checkout carry the same ORDERID: the platform must refuse the second payment.
+    request, form = order(default_merchant(sandbox))
+    first_tab = post_form(form.action, form.fields)
+    second_tab = post_form(form.action, form.fields)
+    assert "payment-form" in forms_of(first_tab.text) and "payment-form" in forms_of(second_tab.text)
+    assert pay(form.action, form.fields, "4111111111111111").status == 9
+    page = forms_of(second_tab.text)["payment-form"]
+    fields = {name: attrs.get("value", "") for name, attrs in page["inputs"].items()}
+    fields.update(CN="Test Customer", CARDNO="4111111111111111", ED="12/35", CVC="123", action="pay")
+    answer = requests.post(urljoin(form.action, page["attrs"]["action"]), data=fields, allow_redirects=False,
+                           timeout=30)
+    assert answer.status_code != 303
+    assert "50001113" in answer.text and error_text(answer.text) == "This order has already been processed"
+    statuses = [t["status"] for t in admin(sandbox, "GET", "transactions",
+                                           params={"orderid": request.order_id})["transactions"]]
+    assert sorted(statuses) == [0, 0, 9]  # the first tab left unused, the refused second tab, the payment

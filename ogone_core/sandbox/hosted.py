@@ -20,7 +20,8 @@ from .cards import TEST_CARDS, Behaviour, CardInput, card_by_key, check_card_inp
 from .checks import PageRequest, Problem, order_fields, production_refused, signature_problem
 from .clock import utc_date
 from .pages import Html, escape, hidden, messages, page, table
-from .service import Finished, Sandbox
+from .merchants import Merchant
+from .service import Finished, OrderAlreadyProcessed, Sandbox
 from .store import Transaction
 
 ECI_ECOMMERCE = "7"
@@ -110,7 +111,7 @@ def order_agree(sandbox: Sandbox, request: PageRequest) -> Response:
         return refusal
     merchant = sandbox.merchant(tx.pspid)
     if params.stripped("action").lower() == "cancel":
-        return finished_response(sandbox.finish_payment(tx, merchant, acquirer.Outcome(1)))
+        return finish(sandbox, tx, merchant, acquirer.Outcome(1))
     card, errors = _card_from_form(sandbox, tx, params.get("CARDNO"), params.get("ED"), params.get("CVC"),
                                    params.get("CN"))
     if errors:
@@ -126,7 +127,7 @@ def order_agree(sandbox: Sandbox, request: PageRequest) -> Response:
         sandbox.store.update_transaction(tx.payid, attempts=tx.attempts + 1)
         message = f"Your payment was refused ({ncerrors.text(outcome.ncerror)}). Please try another card."
         return payment_page(sandbox, request, sandbox.store.transaction(tx.payid), (message,))
-    return finished_response(sandbox.finish_payment(tx, merchant, outcome))
+    return finish(sandbox, tx, merchant, outcome)
 
 
 def _card_from_form(sandbox: Sandbox, tx: Transaction, number: str, expiry: str, cvc: str,
@@ -171,10 +172,19 @@ def order_a3ds(sandbox: Sandbox, request: PageRequest) -> Response:
     action = params.stripped("action").lower()
     if action == "approve":
         outcome = acquirer.new_order(card_by_key(tx.card_key).behaviour, tx.operation)
-        return finished_response(sandbox.finish_payment(tx, merchant, outcome, eci=ECI_AUTHENTICATED))
+        return finish(sandbox, tx, merchant, outcome, eci=ECI_AUTHENTICATED)
     if action == "cancel":
-        return finished_response(sandbox.finish_payment(tx, merchant, acquirer.Outcome(1)))
-    return finished_response(sandbox.finish_payment(tx, merchant, acquirer.authentication_failed()))
+        return finish(sandbox, tx, merchant, acquirer.Outcome(1))
+    return finish(sandbox, tx, merchant, acquirer.authentication_failed())
+
+
+def finish(sandbox: Sandbox, tx: Transaction, merchant: Merchant, outcome: acquirer.Outcome,
+           eci: str = "") -> Response:
+    try:
+        finished = sandbox.finish_payment(tx, merchant, outcome, eci=eci)
+    except OrderAlreadyProcessed:
+        return error_page(Problem.of(ncerrors.ALREADY_PROCESSED))
+    return finished_response(finished)
 
 
 def finished_response(finished: Finished) -> Response:

@@ -14,7 +14,11 @@ from .faults import FaultBook, Faults
 from .feedback import (FeedbackDispatcher, feedback_parameters, redirect_target, redirect_url,
                        server_to_server_url)
 from .merchants import DEFAULT_MERCHANT, Merchant, SandboxConfig, merchant_from_dict
-from .store import Store, Transaction
+from .store import RETRYABLE_STATUSES, Store, Transaction
+
+
+class OrderAlreadyProcessed(Exception):
+    """Another transaction of the same ORDERID was already paid, authorised or is in progress."""
 
 
 @dataclass(frozen=True)
@@ -98,18 +102,27 @@ class Sandbox:
     # payments ----------------------------------------------------------------------------------------------
     def finish_payment(self, tx: Transaction, merchant: Merchant, outcome: Outcome,
                        eci: str = "") -> Finished:
-        """Record the result of a hosted-page or 3-D Secure payment, then send its feedback."""
+        """Record the result of a hosted-page or 3-D Secure payment, then send its feedback.
+
+        Two payment pages opened for one ORDERID (two tabs) cannot both take the money: the platform checks
+        that an order is not paid twice, so the second one raises ``OrderAlreadyProcessed``.
+        """
         settle_at = self.settle_at(merchant, outcome)
         changes: dict[str, Any] = {"acceptance": outcome.acceptance, "trxdate": trxdate(self.clock)}
         if eci:
             changes["eci"] = eci
-        if outcome.status not in (0, 1, 2, 93):
-            changes["alias"] = self._keep_alias(tx, merchant)
-        self.store.update_transaction(tx.payid, **changes)
-        self.store.update_line(tx.payid, 0, status=outcome.status, ncerror=outcome.ncerror,
-                               acceptance=outcome.acceptance, settle_at=settle_at,
-                               settle_status=outcome.settle_status, settle_ncerror=outcome.settle_ncerror)
-        tx = self.store.transaction(tx.payid)
+        with self.store.atomic():
+            if (outcome.status not in RETRYABLE_STATUSES
+                    and self.store.live_order(tx.pspid, tx.orderid, excluding=tx.payid) is not None):
+                raise OrderAlreadyProcessed(tx.orderid)
+            if outcome.status not in RETRYABLE_STATUSES:
+                changes["alias"] = self._keep_alias(tx, merchant)
+            self.store.update_transaction(tx.payid, **changes)
+            self.store.update_line(tx.payid, 0, status=outcome.status, ncerror=outcome.ncerror,
+                                   acceptance=outcome.acceptance, settle_at=settle_at,
+                                   settle_status=outcome.settle_status, settle_ncerror=outcome.settle_ncerror)
+            tx = self.store.transaction(tx.payid)
+        # Outside the store's lock: an online feedback may make the merchant call the sandbox back.
         params = feedback_parameters(tx, merchant)
         faults = self.faults.for_feedback(tx.pspid, tx.orderid)
         self.send_feedback(tx, merchant, params, faults)

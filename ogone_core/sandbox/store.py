@@ -320,12 +320,12 @@ class Store:
                 for row in self._query("SELECT * FROM merchants ORDER BY pspid")}
 
     # transactions ------------------------------------------------------------------------------------------
-    def live_order(self, pspid: str, orderid: str) -> Optional[Transaction]:
-        """The transaction that makes ORDERID "already processed", if any."""
+    def live_order(self, pspid: str, orderid: str, excluding: int = 0) -> Optional[Transaction]:
+        """The transaction that makes ORDERID "already processed", if any (other than ``excluding``)."""
         marks = ",".join("?" * len(RETRYABLE_STATUSES))
         rows = self._query(
             f"SELECT * FROM transactions WHERE pspid = ? AND orderid = ? AND status NOT IN ({marks}) "
-            "ORDER BY payid LIMIT 1", (pspid, orderid, *RETRYABLE_STATUSES))
+            "AND payid != ? ORDER BY payid LIMIT 1", (pspid, orderid, *RETRYABLE_STATUSES, excluding))
         return _transaction(rows[0]) if rows else None
 
     def insert_transaction(self, values: Mapping[str, Any], line_operation: str,
