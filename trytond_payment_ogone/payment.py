@@ -308,30 +308,46 @@ class Payment(metaclass=PoolMeta):
             for cache in transaction.cache.values():
                 cache.clear()
 
-    def ogone_new_order(self, save_card=False):
-        """Register a new attempt and return it with its unsaved alias
+    def ogone_checkout_order(self, save_card=False):
+        """The attempt the customer pays with, created on the first checkout
 
+        Every later opening of the checkout (a reload, a second tab, the link
+        opened twice) reuses its ORDERID: the platform refuses to take the
+        money twice for one order, so two open payment pages cannot both be
+        paid. A payment reset to draft gets a new attempt.
         The caller must have locked the payment.
         """
         pool = Pool()
         Order = pool.get('account.payment.ogone.order')
         account = self.journal.ogone_account
+        if self.ogone_order_id:
+            orders = Order.search([
+                    ('payment', '=', self.id),
+                    ('name', '=', self.ogone_order_id),
+                    ], limit=1)
+            if orders:
+                order, = orders
+                if save_card and not order.alias:
+                    order.alias = self._ogone_new_alias(account)
+                    order.save()
+                return order
         self.ogone_attempts = (self.ogone_attempts or 0) + 1
         order_id = (
             f'{account.effective_order_id_prefix}-{self.id}'
             f'-{self.ogone_attempts}')
-        alias = ''
-        if save_card:
-            alias = f'{account.effective_order_id_prefix}-{uuid.uuid4().hex}'
         order = Order(
             payment=self, account=account, name=order_id,
-            alias=alias or None)
+            alias=self._ogone_new_alias(account) if save_card else None)
         order.save()
         self.ogone_order_id = order_id
         self.save()
         return order
 
-    def ogone_hosted_payment_request(self, order, return_url):
+    @staticmethod
+    def _ogone_new_alias(account):
+        return f'{account.effective_order_id_prefix}-{uuid.uuid4().hex}'
+
+    def ogone_hosted_payment_request(self, order, return_url, save_card=False):
         "The hosted payment page request of an attempt"
         pool = Pool()
         Company = pool.get('company.company')
@@ -342,8 +358,9 @@ class Payment(metaclass=PoolMeta):
         language = OGONE_LANGUAGES.get(lang.split('_')[0], 'en_US')
         operation = (Operation.AUTHORIZATION
             if journal.ogone_authorization_only else Operation.SALE)
+        alias = order.alias if save_card else None
         alias_usage = ''
-        if order.alias:
+        if alias:
             alias_usage = gettext(
                 'account_payment_ogone.msg_alias_usage',
                 company=Company(self.company.id).rec_name)
@@ -366,7 +383,7 @@ class Payment(metaclass=PoolMeta):
             decline_url=return_url,
             exception_url=return_url,
             cancel_url=return_url,
-            alias=order.alias or '',
+            alias=alias or '',
             alias_usage=alias_usage[:255])
 
     def ogone_update(self, feedback, source, order):

@@ -113,11 +113,11 @@ class Ogone(Router):
             Payment.ogone_lock([payment])
             payment = Payment(payment.id)
             save_card = request.args.get('save_card') in {'1', 'true', 'yes'}
-            order = payment.ogone_new_order(save_card=save_card)
+            order = payment.ogone_checkout_order(save_card=save_card)
             return_url = cls.url_for(
                 'feedback', database_name=pool.database_name)
             form = payment.ogone_hosted_payment_request(
-                order, return_url).render(
+                order, return_url, save_card=save_card).render(
                 payment.journal.ogone_account.ogone())
             data = {
                 'model': Payment.__name__,

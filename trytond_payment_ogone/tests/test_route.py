@@ -138,7 +138,8 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         self.assertEqual(fields['AMOUNT'], '4250')
         self.assertEqual(fields['CURRENCY'], 'EUR')
         self.assertEqual(fields['OPERATION'], 'SAL')
-        self.assertEqual(fields['ORDERID'], f'shop-{payment_id}-2')
+        # Opened twice: one attempt, one ORDERID
+        self.assertEqual(fields['ORDERID'], f'shop-{payment_id}-1')
         self.assertTrue(fields['ACCEPTURL'].endswith(
                 f'/{self.db_name}/r/account_payment_ogone/return'))
         for name in ['DECLINEURL', 'EXCEPTIONURL', 'CANCELURL']:
@@ -148,9 +149,9 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         self.assertEqual(
             compute_shasign(fields, SHA_IN, 'sha512', direction='in'),
             shasign)
-        self.assertEqual(self.payment(payment_id)['orders'], 2)
+        self.assertEqual(self.payment(payment_id)['orders'], 1)
         self.assertEqual(
-            self.payment(payment_id)['order_id'], f'shop-{payment_id}-2')
+            self.payment(payment_id)['order_id'], f'shop-{payment_id}-1')
 
     def test_checkout_save_card(self):
         "Asking to save the card sends ALIAS and ALIASUSAGE"
@@ -349,16 +350,43 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         self.send(signed_feedback(order_id, 9, '42.50'))
         self.assertEqual(self.payment(payment_id)['state'], 'failed')
 
-    def test_older_attempt_settles(self):
-        "The feedback of an earlier attempt still settles the payment"
+    def test_checkout_opened_twice_keeps_one_order(self):
+        "A reload or a second tab pays the same ORDERID, which Ogone pays once"
         payment_id, token = self.create_payment()
-        first = self.open_checkout(token)['ORDERID']
-        second = self.open_checkout(token)['ORDERID']
-        self.assertNotEqual(first, second)
-        self.send(signed_feedback(first, 9, '42.50'))
+        first = self.open_checkout(token)
+        second = self.open_checkout(token, save_card='1')
+        self.assertEqual(first['ORDERID'], second['ORDERID'])
+        self.assertNotIn('ALIAS', first)
+        self.assertIn('ALIAS', second)
+        third = self.open_checkout(token)
+        self.assertEqual(third['ORDERID'], first['ORDERID'])
+        self.assertNotIn('ALIAS', third)
+        self.send(signed_feedback(first['ORDERID'], 9, '42.50'))
         payment = self.payment(payment_id)
         self.assertEqual(payment['state'], 'succeeded')
-        self.assertEqual(payment['order_id'], first)
+        self.assertEqual(payment['order_id'], first['ORDERID'])
+
+    def test_reset_to_draft_gives_a_new_order(self):
+        "A payment reset to draft and submitted again is a new order at Ogone"
+        payment_id, token = self.create_payment()
+        first = self.open_checkout(token)['ORDERID']
+        with Transaction().start(DB_NAME, 1):
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            Payment.draft([payment])
+            Payment.submit([payment])
+            Payment.process_ogone(payment)
+            token = payment.ogone_checkout_id
+        second = self.open_checkout(token)['ORDERID']
+        self.assertEqual(
+            (first, second), (f'shop-{payment_id}-1', f'shop-{payment_id}-2'))
+        # Money taken on the earlier order is real: it settles the payment,
+        # and the checkout closes so that the new order cannot be paid too.
+        self.send(signed_feedback(first, 9, '42.50'))
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+        self.assertEqual(self.checkout(token).status_code, 200)
+        self.assertIn("Payment accepted", self.checkout(token).text)
+        self.assertNotIn('payment-form', self.checkout(token).text)
 
     def test_saved_card(self):
         "A successful feedback with the requested alias saves the card"
@@ -681,7 +709,7 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
                         'company': company.id, 'journal': journal.id,
                         'kind': 'receivable', 'party': party.id,
                         'amount': Decimal(10)}])
-            order = payment.ogone_new_order()
+            order = payment.ogone_checkout_order()
             self.assertLessEqual(len(order.name), 40)
             with self.assertRaisesRegex(Exception, "unique per account"):
                 Order.create([{
