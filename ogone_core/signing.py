@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from operator import add, itemgetter
@@ -66,19 +66,23 @@ _name_cache: dict[str, dict[str, tuple[str, str] | None]] = {"in": {}, "out": {}
 _plan_cache: dict[tuple[str, tuple[str, ...]], "_Plan"] = {}
 
 
+def _getter(keys: list) -> Callable:
+    """``itemgetter`` that always returns a tuple, whatever the number of keys."""
+    if len(keys) > 1:
+        return itemgetter(*keys)
+    return lambda container: tuple(container[key] for key in keys)
+
+
 class _Plan:
-    """Which positions of a parameter list are signed, in signing order, with their ``NAME=`` prefixes."""
+    """Which parameters of a list are signed, in signing order, with their ``NAME=`` prefixes."""
 
-    __slots__ = ("entries", "prefixes", "select")
+    __slots__ = ("entries", "prefixes", "select", "pick")
 
-    def __init__(self, entries: tuple[tuple[int, str], ...]):
+    def __init__(self, entries: tuple[tuple[int, str], ...], names: tuple[str, ...]):
         self.entries = entries
         self.prefixes = tuple(f"{name}=" for _, name in entries)
-        indices = [index for index, _ in entries]
-        if len(indices) > 1:
-            self.select = itemgetter(*indices)
-        else:
-            self.select = lambda values: tuple(values[index] for index in indices)
+        self.select = _getter([index for index, _ in entries])  # from the values, by position
+        self.pick = _getter([names[index] for index, _ in entries])  # from a dict, by name
 
 
 def _classify(name: str, direction: Direction) -> tuple[str, str] | None:
@@ -111,7 +115,7 @@ def _plan(names: tuple[str, ...], direction: Direction) -> _Plan:
         if entry[0] in keyed:
             raise InvalidRequest(f"parameter {entry[1]} is given more than once (names are case-insensitive)")
         keyed[entry[0]] = (index, entry[1])
-    plan = _Plan(tuple(keyed[key] for key in sorted(keyed)))
+    plan = _Plan(tuple(keyed[key] for key in sorted(keyed)), names)
     if len(_plan_cache) < _CACHE_LIMIT:
         _plan_cache[direction, names] = plan
     return plan
@@ -151,11 +155,13 @@ def signed_pairs(params: Params, direction: Direction = "in") -> list[tuple[str,
 def canonical_string(params: Params, passphrase: str, direction: Direction = "in") -> str:
     """The exact string that is hashed: ``NAME=value`` followed by the passphrase, for every signed pair."""
     if params.__class__ is dict:
-        names, values = tuple(params), tuple(params.values())
+        names = tuple(params)
+        plan = _plan_cache.get((direction, names)) or _plan(names, direction)
+        selected = plan.pick(params)
     else:
         names, values = _split(params)
-    plan = _plan_cache.get((direction, names)) or _plan(names, direction)
-    selected = plan.select(values)
+        plan = _plan_cache.get((direction, names)) or _plan(names, direction)
+        selected = plan.select(values)
     if selected and "" not in selected:
         try:  # the common case, all in C: every signed value is a non-empty string
             return passphrase.join(map(add, plan.prefixes, selected)) + passphrase
