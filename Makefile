@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-core test-tryton bench clean
+.PHONY: demo test test-core test-tryton browser bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +13,24 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 demo: $(VENV)/.installed
 	$(PY) -m ogone_core.demo
+	$(PY) -m trytond_payment_ogone.demo
 
-test: test-core test-tryton
+test: browser test-core test-tryton
 
-test-core: $(VENV)/.installed
+# Headless Chromium and its driver for tests/test_browser.py: installed with apt-get when they are missing and
+# this is root on a Debian-like system; otherwise one line says so and the browser tests skip.
+browser:
+	@if command -v "$${CHROMIUM:-chromium}" >/dev/null 2>&1 && command -v "$${CHROMEDRIVER:-chromedriver}" >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: chromium/chromedriver missing and not installable here (needs root and apt-get); browser tests will skip (install: apt-get install chromium chromium-driver)"; \
+	elif out=$$( (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) 2>&1); then \
+	  echo "browser: installed chromium and chromium-driver"; \
+	else \
+	  echo "browser: apt-get install chromium chromium-driver failed ($$(printf '%s\n' "$$out" | tail -n 1)); browser tests will skip"; \
+	fi
+
+test-core: $(VENV)/.installed browser
 	$(PY) -m pytest -q tests
 
 test-tryton: $(VENV)/.installed

@@ -1,0 +1,194 @@
+"""``make demo``, part 3: a customer pays a Tryton payment through the local Ogone sandbox.
+
+Creates a scratch SQLite database with ``trytond-admin`` (as an administrator would), activates
+account_payment_ogone, configures an Ogone account and journal for the sandbox, then pays a payment through
+its checkout link over real HTTP: Tryton's checkout page, the sandbox's payment page, the sandbox's
+server-to-server feedback and the browser's redirect back to Tryton's return route.
+
+``python -m trytond_payment_ogone.demo --serve`` keeps both servers running afterwards and prints a checkout
+link to pay in a real browser.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from html import unescape
+from pathlib import Path
+
+import requests
+
+DATABASE = "ogone_demo"
+ADMIN_PASSWORD = "admin"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def create_database(folder: Path, port: int) -> Path:
+    """The commands an administrator runs: initialise a database, then activate the module."""
+    config = folder / "trytond.conf"
+    config.write_text(
+        "[database]\nuri = sqlite://\npath = {path}\nlanguage = en\n"
+        "[web]\nlisten = 127.0.0.1:{port}\nhostname = 127.0.0.1:{port}\n".format(path=folder, port=port))
+    (folder / f"{DATABASE}.sqlite").touch()
+    passfile = folder / "password"
+    passfile.write_text(ADMIN_PASSWORD)
+    admin = [str(Path(sys.executable).with_name("trytond-admin")), "-c", str(config), "-d", DATABASE]
+    environment = dict(os.environ, TRYTONPASSFILE=str(passfile))
+    for step, arguments in (("initialise the database", ["--all", "--email", "admin@example.com"]),
+                            ("activate account_payment_ogone", ["-u", "account_payment_ogone",
+                                                                "--activate-dependencies"])):
+        started = time.monotonic()
+        print(f"   trytond-admin: {step} ...", end="", flush=True)
+        subprocess.run(admin + arguments, env=environment, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+        print(f" {time.monotonic() - started:.0f} s")
+    return config
+
+
+def serve_tryton(port: int) -> None:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from trytond.wsgi import app
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: object) -> None:
+            pass  # the demo prints what happens; request lines would hide it
+
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def checkout_form(url: str) -> tuple[str, list[tuple[str, str]]]:
+    """What a browser does with the checkout page: read the form that posts itself to Ogone."""
+    page = requests.get(url, timeout=30)
+    page.raise_for_status()
+    action, = re.findall(r'<form id="payment-form" method="post" action="([^"]*)"', page.text)
+    fields = [(unescape(name), unescape(value)) for name, value in
+              re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', page.text)]
+    return unescape(action), fields
+
+
+def wait_for_state(payment, states: set[str], deadline: float = 30.0) -> str:
+    end = time.monotonic() + deadline
+    while True:
+        payment.reload()
+        if payment.state in states or time.monotonic() > end:
+            return payment.state
+        time.sleep(0.1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--serve", action="store_true",
+                        help="keep the servers running and print a checkout link for a browser")
+    args = parser.parse_args(argv)
+
+    from ogone_core.sandbox import DEFAULT_MERCHANT, start_server
+    from ogone_core.sandbox.customer import pay
+
+    print("\n3. Tryton: account_payment_ogone with the sandbox, over real HTTP")
+    folder = Path(tempfile.mkdtemp(prefix="ogone-demo-"))
+    port = free_port()
+    config_file = create_database(folder, port)
+    # trytond reads the host of the URLs it builds when first imported, so before any import of it.
+    os.environ["TRYTOND_CONFIG"] = str(config_file)
+    os.environ["TRYTOND_WEB__HOSTNAME"] = f"127.0.0.1:{port}"
+
+    from proteus import Model
+    from proteus import config as proteus_config
+    from trytond.modules.company.tests.tools import create_company
+    from trytond.modules.currency.tests.tools import get_currency
+
+    proteus_config.set_trytond(DATABASE, config_file=str(config_file))
+    serve_tryton(port)
+    sandbox = start_server()
+    tryton_url = f"http://127.0.0.1:{port}"
+    create_company(currency=get_currency("EUR"))
+
+    Account = Model.get("account.payment.ogone.account")
+    account = Account(name="Sandbox", pspid=DEFAULT_MERCHANT.pspid, api_user_id=DEFAULT_MERCHANT.api_user,
+                      api_password=DEFAULT_MERCHANT.api_password, sha_in=DEFAULT_MERCHANT.sha_in,
+                      sha_out=DEFAULT_MERCHANT.sha_out, hash_algorithm="sha512", environment="custom",
+                      base_url=sandbox.test_base_url)
+    account.save()
+    print(f"   Ogone account for PSPID {account.pspid}; its return URL for the back office:\n"
+          f"     {account.return_url}")
+    # The back-office step of the setup guide: both feedback URLs = the return URL, POST.
+    requests.post(f"{sandbox.url}admin/api/merchants", timeout=10, json={
+        "pspid": DEFAULT_MERCHANT.pspid, "feedback_url": account.return_url,
+        "feedback_url_declined": account.return_url, "feedback_method": "POST", "feedback_timing": "online",
+    }).raise_for_status()
+    Journal = Model.get("account.payment.journal")
+    journal = Journal(name="Ogone", process_method="ogone", ogone_account=account)
+    journal.save()
+    Party = Model.get("party.party")
+    customer = Party(name="Jeanne Dupont")
+    customer.save()
+    Payment = Model.get("account.payment")
+
+    def new_payment(amount: str):
+        payment = Payment(journal=journal, kind="receivable", party=customer, amount=Decimal(amount))
+        payment.click("submit")
+        return payment
+
+    payment = new_payment("125.50")
+    checkout_url = payment.click("ogone_checkout")
+    print(f"   payment of 125.50 EUR submitted; the Ogone Checkout button gives the link to send:\n"
+          f"     {checkout_url}")
+    action, fields = checkout_form(checkout_url)
+    order_id = dict(fields)["ORDERID"]
+    result = pay(action, fields, "4111111111111111", holder="Jeanne Dupont")
+    print(f"   the customer pays ORDERID {order_id} on the sandbox page with VISA 4111...: STATUS {result.status}")
+    back = requests.get(result.url, timeout=30)
+    title = re.search(r"<h1>(.*?)</h1>", back.text)
+    print(f"   the browser comes back to Tryton: HTTP {back.status_code}, \"{unescape(title.group(1))}\"")
+    state = wait_for_state(payment, {"succeeded", "failed"})
+    print(f"   the payment is {state}: PAYID {payment.ogone_pay_id}, status {payment.ogone_status_string}")
+    for feedback in payment.ogone_feedbacks:
+        print(f"     feedback from the {feedback.source}: STATUS {feedback.status}, "
+              f"{'applied' if feedback.applied else 'already known, history only'}")
+
+    refused = new_payment("12.00")
+    action, fields = checkout_form(refused.click("ogone_checkout"))
+    result = pay(action, fields, "4000000000000028")
+    requests.get(result.url, timeout=30)
+    print(f"   another payment with a card the bank refuses: {wait_for_state(refused, {'failed', 'succeeded'})}, "
+          f"NCERROR {refused.ogone_ncerror_string}")
+
+    tampered = dict(result.pairs, STATUS="9")
+    answer = requests.get(result.url.split("?", 1)[0], params=tampered, timeout=30)
+    refused.reload()
+    print(f"   the same feedback with STATUS changed to 9: HTTP {answer.status_code}, payment still "
+          f"{refused.state}")
+
+    if args.serve:
+        waiting = new_payment("49.90")
+        link = waiting.click("ogone_checkout")
+        print(f"\n   Servers running. Pay in a browser: {link}\n"
+              f"   Sandbox back office: {sandbox.url}admin/\n"
+              f"   Tryton RPC for a client: {tryton_url}/{DATABASE}/ (admin / {ADMIN_PASSWORD})\n"
+              "   Ctrl+C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    sandbox.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
