@@ -11,6 +11,7 @@ from .account import Account, Page
 from .errors import InvalidRequest, ProtocolError
 from .feedback import verify_signature
 from .hosted_page import SignedForm
+from .order_fields import check_yes_no
 from .signing import Algorithm, Params, compute_shasign
 from .validation import validate_alias, validate_order_id
 
@@ -43,8 +44,7 @@ class AliasGatewayRequest:
             validate_alias(self.alias)
         if self.order_id:
             validate_order_id(self.order_id)
-        if self.alias_persisted_after_use not in ("", "Y", "N"):
-            raise InvalidRequest("alias_persisted_after_use is 'Y' or 'N'")
+        check_yes_no(self.alias_persisted_after_use, "alias_persisted_after_use")
 
     def render(self, account: Account) -> SignedForm:
         values = {"PSPID": account.pspid, "ACCEPTURL": self.accept_url, "EXCEPTIONURL": self.exception_url,

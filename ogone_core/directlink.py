@@ -13,9 +13,10 @@ from .account import Account, Page
 from .amounts import to_decimal, to_minor_units
 from .errors import InvalidRequest, OutcomeUnknown, ProtocolError, UnreadableOutcome
 from .ncresponse import DirectLinkResponse, parse_ncresponse
+from .order_fields import check_order, merge_extra, order_parameters
 from .signing import compute_shasign
 from .transport import RequestsTransport, Transport
-from .validation import Operation, validate_alias, validate_currency, validate_order_id
+from .validation import Operation, validate_alias, validate_order_id
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +104,12 @@ class OrderRequest:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        validate_order_id(self.order_id)
-        object.__setattr__(self, "amount", to_decimal(self.amount))
-        if self.amount <= 0:
-            raise InvalidRequest("the amount of an order must be positive")
-        to_minor_units(self.amount, self.currency)
-        object.__setattr__(self, "operation", Operation.parse(self.operation))
-        if self.operation not in (Operation.SALE, Operation.AUTHORIZATION,
-                                             Operation.PRE_AUTHORIZATION, Operation.REFUND_PARTIAL):
-            raise InvalidRequest("a new order takes OPERATION RES, SAL, PAU or RFD")
+        amount, operation = check_order(
+            self.order_id, self.amount, self.currency, self.operation,
+            (Operation.AUTHORIZATION, Operation.SALE, Operation.PRE_AUTHORIZATION, Operation.REFUND_PARTIAL),
+            "an order", "a new order")
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "operation", operation)
         if self.card is None and not self.alias:
             raise InvalidRequest("a new order needs a card or an ALIAS")
         if self.alias:
@@ -123,32 +121,21 @@ class OrderRequest:
         self.parameters()  # refuses a clash in ``extra`` now rather than when the order is sent
 
     def parameters(self) -> dict[str, str]:
-        values = {
-            "ORDERID": self.order_id,
-            "AMOUNT": str(to_minor_units(self.amount, self.currency)),
-            "CURRENCY": self.currency,
-            "OPERATION": self.operation.value,
+        values = order_parameters(self)
+        values.update({
             "ALIAS": self.alias,
             "ALIASPERSISTEDAFTERUSE": self.alias_persisted_after_use,
             "ECI": self.eci,
-            "CN": self.customer_name,
-            "EMAIL": self.email,
-            "OWNERADDRESS": self.owner_address,
-            "OWNERZIP": self.owner_zip,
-            "OWNERTOWN": self.owner_town,
-            "OWNERCTY": self.owner_country,
-            "OWNERTELNO": self.owner_phone,
-            "COM": self.description,
             "REMOTE_ADDR": self.remote_addr,
             "RTIMEOUT": str(self.request_timeout or ""),
             "GLOBORDERID": self.global_order_id,
-        }
+        })
         if self.card is not None:
             card = self.card.parameters()
             values.update({key: value for key, value in card.items() if key != "CN" or value})
         if self.three_d_secure is not None:
             values.update(self.three_d_secure.parameters())
-        return _merge_extra(values, self.extra)
+        return merge_extra(values, self.extra)
 
 
 @dataclass(frozen=True)
@@ -182,7 +169,7 @@ class MaintenanceRequest:
         if self.amount is not None:
             values["AMOUNT"] = str(to_minor_units(self.amount, self.currency))
             values["CURRENCY"] = self.currency
-        return _merge_extra(values, self.extra)
+        return merge_extra(values, self.extra)
 
 
 _MAINTENANCE = frozenset({Operation.CAPTURE_PARTIAL, Operation.CAPTURE_LAST, Operation.REFUND_PARTIAL,
@@ -196,14 +183,6 @@ def _check_reference(pay_id: str, order_id: str) -> None:
         raise InvalidRequest(f"PAYID is a number, not {pay_id!r}")
     if order_id:
         validate_order_id(order_id)
-
-
-def _merge_extra(values: dict[str, str], extra: Mapping[str, str]) -> dict[str, str]:
-    for name, value in extra.items():
-        if name.upper() in values or name.upper() in ("PSPID", "USERID", "PSWD", "SHASIGN"):
-            raise InvalidRequest(f"{name} has its own field; do not pass it in extra")
-        values[name.upper()] = value
-    return values
 
 
 class DirectLinkClient:

@@ -8,10 +8,9 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from .account import Account, Page
-from .amounts import to_decimal, to_minor_units
-from .errors import InvalidRequest
+from .order_fields import check_order, check_yes_no, merge_extra, order_parameters
 from .signing import compute_shasign
-from .validation import Operation, validate_alias, validate_order_id
+from .validation import Operation, validate_alias
 
 
 @dataclass(frozen=True)
@@ -81,35 +80,23 @@ class HostedPaymentRequest:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        validate_order_id(self.order_id)
-        object.__setattr__(self, "amount", to_decimal(self.amount))
-        if self.amount <= 0:
-            raise InvalidRequest("the amount of a payment must be positive")
-        to_minor_units(self.amount, self.currency)
-        object.__setattr__(self, "operation", Operation.parse(self.operation))
-        if self.operation not in (Operation.SALE, Operation.AUTHORIZATION):
-            raise InvalidRequest("the hosted payment page takes OPERATION RES or SAL")
+        amount, operation = check_order(self.order_id, self.amount, self.currency, self.operation,
+                                        (Operation.AUTHORIZATION, Operation.SALE), "a payment",
+                                        "the hosted payment page")
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "operation", operation)
         if self.alias:
             validate_alias(self.alias)
-        if self.alias_persisted_after_use not in ("", "Y", "N"):
-            raise InvalidRequest("alias_persisted_after_use is 'Y' or 'N'")
+        check_yes_no(self.alias_persisted_after_use, "alias_persisted_after_use")
+        self._values()  # refuses a clash in ``extra`` now rather than when rendering
 
     def parameters(self, account: Account) -> list[tuple[str, str]]:
-        values = {
-            "PSPID": account.pspid,
-            "ORDERID": self.order_id,
-            "AMOUNT": str(to_minor_units(self.amount, self.currency)),
-            "CURRENCY": self.currency,
-            "LANGUAGE": self.language,
-            "OPERATION": self.operation.value,
-            "CN": self.customer_name,
-            "EMAIL": self.email,
-            "OWNERADDRESS": self.owner_address,
-            "OWNERZIP": self.owner_zip,
-            "OWNERTOWN": self.owner_town,
-            "OWNERCTY": self.owner_country,
-            "OWNERTELNO": self.owner_phone,
-            "COM": self.description,
+        values = {"PSPID": account.pspid, **self._values()}
+        return [(name, value) for name, value in values.items() if value]
+
+    def _values(self) -> dict[str, str]:
+        values = order_parameters(self, LANGUAGE=self.language)
+        values.update({
             "ACCEPTURL": self.accept_url,
             "DECLINEURL": self.decline_url,
             "EXCEPTIONURL": self.exception_url,
@@ -128,12 +115,8 @@ class HostedPaymentRequest:
             "PM": self.payment_method,
             "BRAND": self.brand,
             "WIN3DS": self.win3ds,
-        }
-        for name, value in self.extra.items():
-            if name.upper() in values or name.upper() == "SHASIGN":
-                raise InvalidRequest(f"{name} has its own field; do not pass it in extra")
-            values[name.upper()] = value
-        return [(name, value) for name, value in values.items() if value]
+        })
+        return merge_extra(values, self.extra)
 
     def render(self, account: Account) -> SignedForm:
         params = self.parameters(account)

@@ -46,9 +46,3 @@ def validate_alias(alias: str) -> str:
     if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
         raise InvalidRequest(f"invalid ALIAS {alias!r}: 1 to 50 letters, digits, '_', '-' or '.'")
     return alias
-
-
-def validate_currency(currency: str) -> str:
-    from .amounts import currency_exponent
-    currency_exponent(currency)
-    return currency
