@@ -244,6 +244,13 @@ _TRANSACTION_FIELDS = [f.name for f in dataclasses.fields(Transaction)]
 _JSON_FIELDS = ("urls", "request")
 
 
+def _where(**equal: Optional[str]) -> tuple[str, list[str]]:
+    """``WHERE a = ? AND b = ?`` for the filters that are given (empty ones filter nothing)."""
+    given = {column: value for column, value in equal.items() if value}
+    clause = f"WHERE {' AND '.join(f'{column} = ?' for column in given)}" if given else ""
+    return clause, list(given.values())
+
+
 def _transaction(row: sqlite3.Row) -> Transaction:
     values = {name: row[name] for name in _TRANSACTION_FIELDS}
     for name in _JSON_FIELDS:
@@ -373,14 +380,7 @@ class Store:
             return self.transaction(payid)
 
     def list_transactions(self, pspid: str = "", orderid: str = "", limit: int = 500) -> list[Transaction]:
-        clauses, args = [], []
-        if pspid:
-            clauses.append("pspid = ?")
-            args.append(pspid)
-        if orderid:
-            clauses.append("orderid = ?")
-            args.append(orderid)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, args = _where(pspid=pspid, orderid=orderid)
         rows = self._query(f"SELECT * FROM transactions {where} ORDER BY payid DESC LIMIT ?", (*args, limit))
         return [_transaction(row) for row in rows]
 
@@ -585,13 +585,6 @@ class Store:
                        (rule_id,))
 
     def delete_fault_rules(self, pspid: str = "", orderid: Optional[str] = None) -> int:
-        clauses, args = [], []
-        if pspid:
-            clauses.append("pspid = ?")
-            args.append(pspid)
-        if orderid:
-            clauses.append("orderid = ?")
-            args.append(orderid)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, args = _where(pspid=pspid, orderid=orderid)
         with self.atomic() as db:
             return db.execute(f"DELETE FROM fault_rules {where}", args).rowcount
