@@ -6,6 +6,11 @@
 
 See doc/sandbox.md for the test cards, the faults and the admin API.
 """
+try:
+    import werkzeug  # noqa: F401
+except ImportError:  # the core installs without it; only the sandbox needs it
+    raise ImportError("the Ogone sandbox needs werkzeug: pip install 'ogone-payments[sandbox]'") from None
+
 from .app import SandboxApp, create_app
 from .cards import TEST_CARDS, Behaviour, TestCard
 from .clock import ManualClock
