@@ -1,9 +1,10 @@
 """The checkout and return routes, in-process, with feedback signed like Ogone signs it."""
 import re
 from decimal import Decimal
-from html import unescape
+from html import escape, unescape
 from urllib.parse import urlencode, urlsplit
 
+import polib
 from ogone_core import compute_shasign
 
 from trytond.model.exceptions import ValidationError
@@ -14,7 +15,9 @@ from trytond.tests.test_tryton import (
     DB_NAME, RouteTestCase, with_transaction)
 from trytond.transaction import Transaction
 
-from .tools import SHA_IN, SHA_OUT, signed_feedback
+from .tools import (
+    LANGUAGES, SHA_IN, SHA_OUT, load_translations, locale_file,
+    signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 
@@ -26,8 +29,6 @@ def _setup_database():
     Company = pool.get('company.company')
     Account = pool.get('account.payment.ogone.account')
     Journal = pool.get('account.payment.journal')
-    Lang = pool.get('ir.lang')
-    Lang.write(Lang.search([('code', '=', 'fr')]), {'translatable': True})
 
     eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
     eur.save()
@@ -60,6 +61,7 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
     @classmethod
     def setUpDatabase(cls):
         _setup_database()
+        load_translations(*LANGUAGES)
 
     def create_payment(self, amount='42.50', journal="Ogone", state='submitted',
             lang=None):
@@ -236,25 +238,50 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         self.assertEqual(
             self.payment(payment_id)['feedbacks'], [('browser', '9', True)])
 
+    def assertTranslated(self, response, code, message):
+        "The page shows the title and text of the message from <code>.po"
+        po = {e.msgctxt: e.msgstr for e in polib.pofile(locale_file(code))}
+        for name in [f'{message}_title', message]:
+            text = po[f'model:ir.message,text:{name}']
+            self.assertIn(escape(text), response.text)
+
     def test_result_page_translated(self):
-        "The result page is in the party's language"
-        pool = Pool(DB_NAME)
-        Message = pool.get('ir.message')
-        Translation = pool.get('ir.translation')
-        with Transaction().start(DB_NAME, 0):
-            message, = Message.search([
-                    ('text', '=', "Payment accepted")])
-            Translation.create([{
-                        'lang': 'fr', 'type': 'model',
-                        'name': 'ir.message,text', 'res_id': message.id,
-                        'src': message.text, 'value': "Paiement accepté",
-                        'module': 'account_payment_ogone', 'fuzzy': False,
-                        }])
+        "The customer's result page is in the party's language, from its po"
+        for code, title in [
+                ('fr', "Paiement accepté"),
+                ('nl', "Betaling aanvaard"),
+                ('de', "Zahlung erfolgreich"),
+                ]:
+            with self.subTest(language=code):
+                payment_id, token = self.create_payment(lang=code)
+                order_id = self.open_checkout(token)['ORDERID']
+                response = self.send(
+                    signed_feedback(order_id, 9, '42.50'), source='browser')
+                self.assertEqual(response.status_code, 200)
+                self.assertIn(title, response.text)
+                self.assertNotIn("Payment accepted", response.text)
+                self.assertTranslated(response, code, 'msg_result_paid')
+                self.assertEqual(
+                    self.payment(payment_id)['state'], 'succeeded')
+
+    def test_result_pages_french(self):
+        "A French customer gets every page in French"
         payment_id, token = self.create_payment(lang='fr')
+        response = self.checkout(token)
+        self.assertIn(
+            "Redirection vers la page de paiement sécurisée", response.text)
         order_id = self.open_checkout(token)['ORDERID']
         response = self.send(
-            signed_feedback(order_id, 9, '42.50'), source='browser')
-        self.assertIn("Paiement accepté", response.text)
+            signed_feedback(order_id, 51, '42.50'), source='browser')
+        self.assertTranslated(response, 'fr', 'msg_result_pending')
+        response = self.send(
+            signed_feedback(order_id, 2, '42.50'), source='browser')
+        self.assertIn("Paiement refusé", response.text)
+        self.assertTranslated(response, 'fr', 'msg_result_refused')
+        response = self.checkout(token)
+        self.assertEqual(response.status_code, 410)
+        self.assertIn("Paiement clôturé", response.text)
+        self.assertTranslated(response, 'fr', 'msg_checkout_closed')
 
     def test_duplicate_feedback(self):
         "The same feedback twice is recorded twice and applied once"

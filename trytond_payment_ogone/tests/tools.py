@@ -1,12 +1,42 @@
 """Helpers for the tests and scenarios: signed feedback and trytond served over real HTTP."""
+import os
 import threading
 from decimal import Decimal
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from ogone_core import compute_shasign
 
+from trytond import modules
+from trytond.pool import Pool
+
 SHA_IN = 'test_sha_in_passphrase_01'
 SHA_OUT = 'test_sha_out_passphrase_1'
+
+MODULE = 'account_payment_ogone'
+# The languages shipped in locale/
+LANGUAGES = ['de', 'fr', 'nl']
+
+
+def locale_file(code):
+    "The shipped locale/<code>.po, found the way the module loader finds it"
+    return os.path.join(
+        modules.get_module_info(MODULE)['directory'], 'locale', f'{code}.po')
+
+
+def load_translations(*codes):
+    """Make the languages translatable and load this module's locale/*.po
+
+    It runs trytond.modules.load_translations, the function that loads them
+    when the module is activated or updated, on this module only: the po
+    files of the other activated modules would take seconds per language and
+    none of their strings are tested.
+    """
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    Lang.write(Lang.search([('code', 'in', codes)]), {'translatable': True})
+    node = SimpleNamespace(name=MODULE, info=modules.get_module_info(MODULE))
+    modules.load_translations(pool, node, set(codes))
 
 
 def signed_feedback(order_id, status, amount, currency='EUR',
