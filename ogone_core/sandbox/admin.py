@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from werkzeug.wrappers import Request, Response
 
-from ..amounts import format_major_amount
+from ..amounts import format_major_amount, from_minor_units
 from ..status import Status
 from .faults import FaultSettingsError
 from .merchants import MerchantSettingsError
@@ -183,7 +183,7 @@ def backoffice(sandbox: Sandbox, request: Request, path: str) -> Response:
         return page("error_page.html", "Not found", http_status=404, text="No such page", details=Html(""))
     pspid, orderid = request.args.get("pspid", ""), request.args.get("orderid", "")
     rows = [(link(f"/admin/transactions/{tx.payid}", str(tx.payid)), tx.pspid, tx.orderid, tx.source,
-             f"{format_major_amount(tx.amount, tx.currency)} {tx.currency}", f"{tx.status} {_describe(tx.status)}",
+             f"{from_minor_units(tx.amount, tx.currency)} {tx.currency}", f"{tx.status} {_describe(tx.status)}",
              tx.ncerror, tx.cardno, tx.alias) for tx in sandbox.store.list_transactions(pspid, orderid)]
     merchants = [(m.pspid, m.algorithm.value, m.api_user, m.feedback_url or "-", m.feedback_timing)
                  for m in sandbox.merchants()]
@@ -197,7 +197,7 @@ def _transaction_page(sandbox: Sandbox, tx: Transaction) -> Response:
     data = transaction_json(tx)
     summary = table([(name, value if not isinstance(value, dict) else json.dumps(value))
                      for name, value in data.items()], ("Field", "Value"))
-    history = table([(line.payidsub, line.operation, format_major_amount(line.amount, tx.currency),
+    history = table([(line.payidsub, line.operation, from_minor_units(line.amount, tx.currency),
                       f"{line.status} {_describe(line.status)}", line.ncerror,
                       "" if line.settle_status is None else f"settles to {line.settle_status}")
                      for line in sandbox.store.history(tx.payid)],

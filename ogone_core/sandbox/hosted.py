@@ -13,7 +13,7 @@ from typing import Optional
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from ..amounts import format_major_amount
+from ..amounts import from_minor_units
 from ..status import Status
 from . import acquirer, ncerrors
 from .cards import TEST_CARDS, Behaviour, CardInput, card_by_key, check_card_input
@@ -79,7 +79,7 @@ def payment_page(sandbox: Sandbox, request: PageRequest, tx: Transaction, errors
     description = tx.request.get("COM", "")
     return page(
         "payment_page.html", "Payment", http_status=status,
-        pspid=tx.pspid, orderid=tx.orderid, amount=format_major_amount(tx.amount, tx.currency),
+        pspid=tx.pspid, orderid=tx.orderid, amount=from_minor_units(tx.amount, tx.currency),
         currency=tx.currency,
         description=Html(f"<tr><th>Description</th><td>{escape(description)}</td></tr>")
         if description else Html(""),
@@ -149,7 +149,7 @@ def _card_from_form(sandbox: Sandbox, tx: Transaction, number: str, expiry: str,
 
 def acs_page_for(tx: Transaction, request: PageRequest) -> Response:
     return page("acs_page.html", "3-D Secure", cardno=tx.cardno, brand=tx.brand,
-                amount=format_major_amount(tx.amount, tx.currency), currency=tx.currency, pspid=tx.pspid,
+                amount=from_minor_units(tx.amount, tx.currency), currency=tx.currency, pspid=tx.pspid,
                 orderid=tx.orderid, action=f"order_A3DS{'_utf8' if tx.charset == 'utf-8' else ''}.asp",
                 md=hidden("MD", tx.session or ""))
 
