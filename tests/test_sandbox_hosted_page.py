@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import pytest
 import requests
 
-from ogone_core import Account, HostedPaymentRequest, compute_shasign, verify_feedback
+from ogone_core import Account, DirectLinkClient, HostedPaymentRequest, compute_shasign, verify_feedback
 from ogone_core.sandbox.customer import CustomerError, pay
 from sandbox_fixtures import admin, default_merchant, new_merchant, unique
 
@@ -342,3 +342,42 @@ def test_two_payment_pages_of_one_order_cannot_both_take_the_money(sandbox):
     statuses = [t["status"] for t in admin(sandbox, "GET", "transactions",
                                            params={"orderid": request.order_id})["transactions"]]
     assert sorted(statuses) == [0, 0, 9]  # the first tab left unused, the refused second tab, the payment
+
+
+def _open_tab(form):
+    """Post the signed form like a browser tab; return the payment page's form target and fields."""
+    page = forms_of(post_form(form.action, form.fields).text)["payment-form"]
+    fields = {name: attrs.get("value", "") for name, attrs in page["inputs"].items()}
+    fields.update(CN="Test Customer", ED="12/35", CVC="123", action="pay")
+    return urljoin(form.action, page["attrs"]["action"]), fields
+
+
+def test_a_double_click_cannot_finish_a_payment_twice(sandbox):
+    # Two answers for one payment page racing (a double click): the one that comes second works on a stale
+    # copy of the transaction and must not finish it again (9 turned into 2, with two signed feedbacks).
+    from ogone_core.sandbox import acquirer
+    from ogone_core.sandbox.service import OrderAlreadyProcessed
+
+    request, form = order(default_merchant(sandbox))
+    target, fields = _open_tab(form)
+    service = sandbox.app.sandbox
+    stale = service.store.by_session(fields["PAYMENT_TOKEN"])
+    merchant = service.merchant(stale.pspid)
+    service.finish_payment(stale, merchant, acquirer.Outcome(9, acceptance="test123"))
+    with pytest.raises(OrderAlreadyProcessed):
+        service.finish_payment(stale, merchant, acquirer.Outcome(2, ncerror="30051001"))
+    rows = admin(sandbox, "GET", "transactions", params={"orderid": request.order_id})["transactions"]
+    assert [row["status"] for row in rows] == [9]
+
+
+def test_a_query_by_orderid_answers_for_the_transaction_that_holds_it(sandbox):
+    # Two tabs opened, the first paid: the second, abandoned and newer, must not hide the payment.
+    merchant = default_merchant(sandbox)
+    request, form = order(merchant)
+    first_target, first_fields = _open_tab(form)
+    _open_tab(form)
+    answer = requests.post(first_target, data=dict(first_fields, CARDNO="4111111111111111"),
+                           allow_redirects=False, timeout=30)
+    assert answer.status_code == 303
+    reply = DirectLinkClient(merchant.account()).query(order_id=request.order_id)
+    assert (reply.status.value, reply.order_id) == (9, request.order_id)

@@ -23,6 +23,7 @@ from .hosted import URL_FIELDS
 from .merchants import Merchant
 from .pages import Html, hidden, render
 from .service import Sandbox
+from .store import RETRYABLE_STATUSES
 from .store import HistoryLine, Transaction
 from .wire import ncresponse
 
@@ -158,7 +159,7 @@ def order_direct(sandbox: Sandbox, request: PageRequest) -> Response:
             return ncresponse(attributes, html_answer(request, tx), charset=request.charset)
         outcome = acquirer.new_order(card.card.behaviour, fields.operation)
         kept_alias = ""
-        if alias_name and outcome.status not in (0, 1, 2, 93):
+        if alias_name and outcome.status not in RETRYABLE_STATUSES:
             if params.get("CARDNO").strip():
                 persisted = params.stripped("ALIASPERSISTEDAFTERUSE").upper() != "N"
                 sandbox.store.save_alias(merchant.pspid, alias_name, card.card.key, card.masked, card.card.brand,

@@ -112,6 +112,9 @@ class Sandbox:
         if eci:
             changes["eci"] = eci
         with self.store.atomic():
+            # A double click posts the same page twice: only the first answer may finish the payment.
+            if self.store.transaction(tx.payid).status != tx.status:
+                raise OrderAlreadyProcessed(tx.orderid)
             if (outcome.status not in RETRYABLE_STATUSES
                     and self.store.live_order(tx.pspid, tx.orderid, excluding=tx.payid) is not None):
                 raise OrderAlreadyProcessed(tx.orderid)

@@ -359,6 +359,10 @@ class Store:
         return _transaction(rows[0]) if rows else None
 
     def latest_by_order(self, pspid: str, orderid: str) -> Optional[Transaction]:
+        """The transaction an ORDERID stands for: the one that holds it, else the latest attempt."""
+        live = self.live_order(pspid, orderid)
+        if live is not None:
+            return live
         rows = self._query("SELECT * FROM transactions WHERE pspid = ? AND orderid = ? ORDER BY payid DESC LIMIT 1",
                            (pspid, orderid))
         return _transaction(rows[0]) if rows else None
