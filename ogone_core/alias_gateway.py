@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from urllib.parse import urlencode
 
 from .account import Account, Page
 from .errors import InvalidRequest, ProtocolError
 from .feedback import verify_signature
 from .hosted_page import SignedForm
-from .order_fields import check_yes_no
+from .order_fields import check_yes_no, encode_paramplus
 from .signing import Algorithm, Params, compute_shasign
 from .validation import validate_alias, validate_order_id
 
@@ -50,7 +49,7 @@ class AliasGatewayRequest:
         values = {"PSPID": account.pspid, "ACCEPTURL": self.accept_url, "EXCEPTIONURL": self.exception_url,
                   "ALIAS": self.alias, "ALIASPERSISTEDAFTERUSE": self.alias_persisted_after_use,
                   "ORDERID": self.order_id, "BRAND": self.brand, "LANGUAGE": self.language,
-                  "PARAMPLUS": urlencode(list(self.paramplus.items()))}
+                  "PARAMPLUS": encode_paramplus(self.paramplus, account.charset)}
         params = [(name, value) for name, value in values.items() if value]
         shasign = compute_shasign(params, account.sha_in, account.algorithm, "in", account.encoding)
         return SignedForm(account.url(Page.ALIAS_GATEWAY), tuple(params) + (("SHASIGN", shasign),),

@@ -37,9 +37,10 @@ def _pairs(arguments: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _query_pairs(text: str) -> list[tuple[str, str]]:
+def _query_pairs(text: str, encoding: str) -> list[tuple[str, str]]:
     query = urlsplit(text).query if "://" in text or text.startswith("/") else text
-    return parse_qsl(query.lstrip("?"), keep_blank_values=True)
+    # The ISO-8859-1 pages send their feedback percent-encoded in ISO-8859-1.
+    return parse_qsl(query.lstrip("?"), keep_blank_values=True, encoding=encoding)
 
 
 def _print_explanation(pairs, direction: str) -> None:
@@ -93,7 +94,7 @@ def _diagnose(pairs, passphrase: str, algorithm: str, encoding: str) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    pairs = _query_pairs(args.feedback)
+    pairs = _query_pairs(args.feedback, args.encoding)
     passphrase = _passphrase("SHA-OUT passphrase")
     try:
         feedback = verify_feedback(pairs, passphrase, args.algorithm, args.encoding)

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional
-from urllib.parse import urlencode
 
 from .account import Account, Page
 from .amounts import to_decimal, to_minor_units
 from .errors import InvalidRequest, OutcomeUnknown, ProtocolError, UnreadableOutcome
 from .ncresponse import DirectLinkResponse, parse_ncresponse
-from .order_fields import check_order, merge_extra, order_parameters
+from .order_fields import check_order, encode_paramplus, merge_extra, order_parameters
 from .signing import compute_shasign
 from .transport import RequestsTransport, Transport
 from .validation import Operation, validate_alias, validate_order_id
@@ -70,11 +69,11 @@ class ThreeDSecure:
     complus: str = ""
     paramplus: Mapping[str, str] = field(default_factory=dict)
 
-    def parameters(self) -> dict[str, str]:
+    def parameters(self, charset: str = "utf-8") -> dict[str, str]:
         return {"FLAG3D": "Y", "HTTP_ACCEPT": self.http_accept, "HTTP_USER_AGENT": self.http_user_agent,
                 "WIN3DS": self.win3ds, "ACCEPTURL": self.accept_url, "DECLINEURL": self.decline_url,
                 "EXCEPTIONURL": self.exception_url, "CANCELURL": self.cancel_url, "LANGUAGE": self.language,
-                "COMPLUS": self.complus, "PARAMPLUS": urlencode(list(self.paramplus.items()))}
+                "COMPLUS": self.complus, "PARAMPLUS": encode_paramplus(self.paramplus, charset)}
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ class OrderRequest:
     request_timeout: Optional[int] = 30
     global_order_id: str = ""
     three_d_secure: Optional[ThreeDSecure] = None
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)  # may carry card data
 
     def __post_init__(self) -> None:
         amount, operation = check_order(
@@ -120,7 +119,7 @@ class OrderRequest:
             raise InvalidRequest("RTIMEOUT must be between 30 and 90 seconds")
         self.parameters()  # refuses a clash in ``extra`` now rather than when the order is sent
 
-    def parameters(self) -> dict[str, str]:
+    def parameters(self, charset: str = "utf-8") -> dict[str, str]:
         values = order_parameters(self)
         values.update({
             "ALIAS": self.alias,
@@ -134,7 +133,7 @@ class OrderRequest:
             card = self.card.parameters()
             values.update({key: value for key, value in card.items() if key != "CN" or value})
         if self.three_d_secure is not None:
-            values.update(self.three_d_secure.parameters())
+            values.update(self.three_d_secure.parameters(charset))
         return merge_extra(values, self.extra)
 
 
@@ -195,8 +194,13 @@ class DirectLinkClient:
         self.transport = transport or RequestsTransport()
 
     def new_order(self, request: OrderRequest) -> DirectLinkResponse:
-        response = self._send(Page.ORDER_DIRECT, request.parameters(), retry_safe=False,
+        response = self._send(Page.ORDER_DIRECT, request.parameters(self.account.charset), retry_safe=False,
                               order_id=request.order_id)
+        if response.order_id and response.order_id != request.order_id:
+            # DirectLink answers are not signed: one about another order cannot be taken for this one's.
+            raise UnreadableOutcome(f"the answer is about ORDERID {response.order_id!r}, not "
+                                    f"{request.order_id!r}; query before sending it again",
+                                    order_id=request.order_id)
         if response.needs_authentication and response.html_answer is None:
             # Only the order answer carries the page; a query of the same payment rightly has none.
             raise UnreadableOutcome("STATUS 46 without the HTML_ANSWER the customer must see; the request "
@@ -215,8 +219,13 @@ class DirectLinkClient:
         return self.maintenance(MaintenanceRequest(operation, pay_id=pay_id, amount=amount, currency=currency))
 
     def refund(self, pay_id: str, amount: Decimal | None = None, currency: str = "", *,
-               last: bool = False) -> DirectLinkResponse:
-        """Refund a paid payment: ``last`` closes it (RFS); otherwise more refunds may follow (RFD)."""
+               last: bool | None = None) -> DirectLinkResponse:
+        """Refund a paid payment: ``last`` closes it (RFS); otherwise more refunds may follow (RFD).
+
+        Without an amount, the whole payment is refunded and closed (RFS), unless ``last`` says otherwise.
+        """
+        if last is None:
+            last = amount is None
         operation = Operation.REFUND_LAST if last else Operation.REFUND_PARTIAL
         return self.maintenance(MaintenanceRequest(operation, pay_id=pay_id, amount=amount, currency=currency))
 

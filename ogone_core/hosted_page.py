@@ -5,10 +5,9 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from .account import Account, Page
-from .order_fields import check_order, check_yes_no, merge_extra, order_parameters
+from .order_fields import check_order, check_yes_no, encode_paramplus, merge_extra, order_parameters
 from .signing import compute_shasign
 from .validation import Operation, validate_alias
 
@@ -91,10 +90,10 @@ class HostedPaymentRequest:
         self._values()  # refuses a clash in ``extra`` now rather than when rendering
 
     def parameters(self, account: Account) -> list[tuple[str, str]]:
-        values = {"PSPID": account.pspid, **self._values()}
+        values = {"PSPID": account.pspid, **self._values(account.charset)}
         return [(name, value) for name, value in values.items() if value]
 
-    def _values(self) -> dict[str, str]:
+    def _values(self, charset: str = "utf-8") -> dict[str, str]:
         values = order_parameters(self, LANGUAGE=self.language)
         values.update({
             "ACCEPTURL": self.accept_url,
@@ -109,7 +108,7 @@ class HostedPaymentRequest:
             "ALIASOPERATION": self.alias_operation,
             "ALIASPERSISTEDAFTERUSE": self.alias_persisted_after_use,
             "COMPLUS": self.complus,
-            "PARAMPLUS": urlencode(list(self.paramplus.items())),
+            "PARAMPLUS": encode_paramplus(self.paramplus, charset),
             "TP": self.template,
             "TITLE": self.title,
             "PM": self.payment_method,

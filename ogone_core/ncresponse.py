@@ -55,6 +55,9 @@ class DirectLinkResponse:
 
     @property
     def category(self) -> Category:
+        # A duplicate says nothing about the original order, which may well be paid: never a failure.
+        if self.is_duplicate:
+            return Category.UNCERTAIN
         return self.status.category
 
     @property

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from .amounts import to_decimal, to_minor_units
 from .errors import InvalidRequest
@@ -58,6 +59,14 @@ def order_parameters(request: object, **after_currency: str) -> dict[str, str]:
     }
     values.update((name, getattr(request, attribute)) for name, attribute in CUSTOMER_FIELDS)
     return values
+
+
+def encode_paramplus(values: Mapping[str, str], charset: str) -> str:
+    """PARAMPLUS is a query string the platform parses with the page's charset, so it is encoded in it."""
+    try:
+        return urlencode(list(values.items()), encoding=charset, errors="strict")
+    except UnicodeEncodeError:
+        raise InvalidRequest(f"PARAMPLUS cannot be written in {charset}: use the UTF-8 pages") from None
 
 
 def merge_extra(values: dict[str, str], extra: Mapping[str, str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .errors import ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError, ServerError
+from .errors import ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError, ServerError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class RequestsTransport:
             if later_failures > self.query_retries:
                 if failure.startswith("HTTP "):
                     raise ServerError(f"{url} answered {failure}", int(failure[5:]))
-                raise ConnectionFailed(f"{url}: {failure}")
+                raise TransportError(f"{url}: {failure}")
             self._pause(later_failures, url, failure)
 
     def _read(self, response: requests.Response) -> bytes:

@@ -174,3 +174,15 @@ def test_demo_runs():
     assert "after the platform processed an order: OutcomeUnknown" in out
     assert "so the order is queried, not re-sent: STATUS 9 (Payment requested) -> paid" in out
     assert "sandbox_sha_in_passphrase_0001" not in out and "sandbox-password" not in out
+
+
+def test_verify_reads_an_iso_8859_1_feedback_in_its_own_charset():
+    from urllib.parse import urlencode
+
+    from ogone_core import compute_shasign
+    params = {"orderID": "12", "amount": "15", "currency": "EUR", "STATUS": "9", "CN": "Zoë Ünal"}
+    params["SHASIGN"] = compute_shasign(params, PASSPHRASE, "sha512", "out", "iso-8859-1")
+    query = urlencode(params, encoding="iso-8859-1")  # CN=Zo%EB+%DCnal, as the plain pages send it
+    result = run("verify", "-e", "iso-8859-1", query)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("VALID\n")

@@ -1,5 +1,6 @@
 """The DirectLink client: exactly what it sends, what it refuses to build, and how it reports outcomes."""
 import logging
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +12,7 @@ from ogone_core.directlink import Card, DirectLinkClient, MaintenanceRequest, Or
 from ogone_core.errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown,
                                ProtocolError, ServerError, UnreadableOutcome)
 from ogone_core.signing import compute_shasign
-from ogone_core.status import Status
+from ogone_core.status import Category, Status
 from ogone_core.transport import HttpResponse
 from ogone_core.validation import Operation
 
@@ -42,17 +43,23 @@ class Call:
 
 
 class RecordingTransport:
-    """Records what the client posts; answers from a list (an exception in the list is raised)."""
+    """Records what the client posts; answers from a list (an exception in the list is raised), with the
+    ORDERID that was sent in place of the fixture's, as the platform echoes it (unless ``echo=False``)."""
 
-    def __init__(self, *replies):
+    def __init__(self, *replies, echo=True):
         self.replies = list(replies) or [HttpResponse(200, fixture("approved_9.xml"), "text/xml")]
         self.calls: list[Call] = []
+        self.echo = echo
 
     def post(self, url, data, *, encoding, retry_safe, reference=""):
         self.calls.append(Call(url, list(data), encoding, retry_safe, reference))
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if isinstance(reply, Exception):
             raise reply
+        order_id = dict(data).get("ORDERID")
+        if self.echo and order_id:
+            body = re.sub(rb'orderID="[^"]*"', b'orderID="' + order_id.encode() + b'"', reply.body)
+            reply = HttpResponse(reply.status_code, body, reply.content_type)
         return reply
 
     @property
@@ -316,7 +323,7 @@ def test_maintenance_refused(kwargs, message):
 def test_partial_refund_helper_without_amount_sends_nothing():
     dl, transport = client()
     with pytest.raises(InvalidRequest, match="needs an amount"):
-        dl.refund("3014726912")
+        dl.refund("3014726912", last=False)
     assert transport.calls == []
 
 
@@ -517,3 +524,32 @@ def test_client_builds_its_own_transport():
     dl = DirectLinkClient(account())
     assert isinstance(dl.transport, RequestsTransport)
     assert dl.transport.verify is True
+
+
+def test_an_answer_about_another_order_is_not_taken_for_this_one():
+    # DirectLink answers are unsigned: an answer naming another ORDERID says nothing about this order.
+    dl, _ = client(RecordingTransport(HttpResponse(200, fixture("approved_9.xml"), "text/xml"), echo=False))
+    with pytest.raises(UnreadableOutcome, match="the answer is about ORDERID") as caught:
+        dl.new_order(OrderRequest("ORD-OTHER", Decimal("1"), "EUR", card=visa()))
+    assert caught.value.order_id == "ORD-OTHER"
+
+
+def test_a_duplicate_order_is_uncertain_never_a_failure():
+    dl, _ = client(RecordingTransport(HttpResponse(200, fixture("duplicate_50001113.xml"), "text/xml")))
+    reply = dl.new_order(OrderRequest("ORD-1", Decimal("1"), "EUR", alias="A"))
+    assert (reply.status, reply.is_duplicate, reply.category) == (Status.INVALID, True, Category.UNCERTAIN)
+
+
+def test_refund_without_an_amount_refunds_everything_and_closes():
+    dl, transport = client(RecordingTransport(HttpResponse(200, fixture("refund_81.xml"), "text/xml")))
+    dl.refund("3014726912")
+    sent = dict(transport.sent)
+    assert (sent["OPERATION"], "AMOUNT" in sent) == ("RFS", False)
+
+
+def test_paramplus_is_encoded_in_the_page_charset():
+    three_ds = ThreeDSecure(accept_url="https://shop.example/a", decline_url="https://shop.example/d",
+                            exception_url="https://shop.example/e", paramplus={"client": "Zoë"})
+    request = OrderRequest("ORD-1", Decimal("1"), "EUR", card=visa(), three_d_secure=three_ds)
+    assert request.parameters("iso-8859-1")["PARAMPLUS"] == "client=Zo%EB"
+    assert request.parameters("utf-8")["PARAMPLUS"] == "client=Zo%C3%AB"
