@@ -1,4 +1,5 @@
 """The Ogone merchant account: what the administrator copies from Ogone's back office."""
+import hashlib
 import re
 
 from ogone_core import Account as CoreAccount
@@ -96,7 +97,12 @@ class Account(ModelSQL, ModelView):
         if self.order_id_prefix:
             return self.order_id_prefix
         name = _NOT_ORDER_ID_CHARS.sub('_', Transaction().database.name)
-        return name[:16]
+        if len(name) <= 16:
+            return name
+        # Cutting would give "production_shop_a" and "production_shop_b"
+        # the same prefix, hence the same ORDERIDs: keep a digest of the rest.
+        digest = hashlib.sha256(Transaction().database.name.encode()).hexdigest()
+        return f'{name[:7]}-{digest[:8]}'
 
     def ogone(self):
         "The ogone_core account: signs forms and verifies feedback"

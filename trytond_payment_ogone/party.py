@@ -10,8 +10,10 @@ class Alias(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'account.payment.ogone.alias'
     _rec_name = 'alias'
 
+    # Readonly: a card saved by one customer must never be charged for another
     party = fields.Many2One(
-        'party.party', "Party", required=True, ondelete='CASCADE')
+        'party.party', "Party", required=True, ondelete='CASCADE',
+        readonly=True)
     account = fields.Many2One(
         'account.payment.ogone.account', "Account", required=True,
         ondelete='RESTRICT', readonly=True)

@@ -12,6 +12,7 @@ from sql import Null
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.model.exceptions import AccessError
 from trytond.modules.account_payment.exceptions import PaymentValidationError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -157,6 +158,12 @@ class Payment(metaclass=PoolMeta):
     ogone_feedbacks = fields.One2Many(
         'account.payment.ogone.feedback', 'payment', "Ogone Feedback",
         readonly=True)
+    ogone_review = fields.Boolean(
+        "Ogone Review Needed", readonly=True,
+        help="Ogone reported money for this payment that could not settle "
+        "it (an earlier order, an amount changed since, a payment in draft "
+        "or already paid): check the feedback and refund what was paid "
+        "twice.")
 
     @classmethod
     def __setup__(cls):
@@ -182,6 +189,10 @@ class Payment(metaclass=PoolMeta):
 
     @classmethod
     def default_ogone_capture_needed(cls):
+        return False
+
+    @classmethod
+    def default_ogone_review(cls):
         return False
 
     def get_ogone_status_string(self, name):
@@ -216,6 +227,19 @@ class Payment(metaclass=PoolMeta):
                         payment=payment.rec_name))
 
     @classmethod
+    def check_modification(cls, mode, payments, values=None, external=False):
+        super().check_modification(
+            mode, payments, values=values, external=external)
+        if mode == 'delete':
+            for payment in payments:
+                # Its ORDERIDs were given to Ogone: a customer may still pay
+                # them, and their feedback must find the payment.
+                if payment.ogone_orders:
+                    raise AccessError(gettext(
+                            'account_payment_ogone.msg_ogone_payment_delete',
+                            payment=payment.rec_name))
+
+    @classmethod
     def _ogone_reset_values(cls):
         return {
             'ogone_checkout_id': None,
@@ -236,6 +260,7 @@ class Payment(metaclass=PoolMeta):
         for name, value in cls._ogone_reset_values().items():
             default.setdefault(name, value)
         default.setdefault('ogone_attempts', 0)
+        default.setdefault('ogone_review', False)
         default.setdefault('ogone_orders', None)
         default.setdefault('ogone_feedbacks', None)
         return super().copy(payments, default=default)
@@ -337,6 +362,7 @@ class Payment(metaclass=PoolMeta):
             f'-{self.ogone_attempts}')
         order = Order(
             payment=self, account=account, name=order_id,
+            amount=self.amount, currency=self.currency,
             alias=self._ogone_new_alias(account) if save_card else None)
         order.save()
         self.ogone_order_id = order_id
@@ -390,7 +416,8 @@ class Payment(metaclass=PoolMeta):
         """Reconcile the payment with a verified feedback
 
         Every piece of news from Ogone passes here. The caller must have
-        locked the payment and checked the amount and the currency.
+        locked the payment and checked the feedback against the order's
+        amount and currency.
         Return True when the feedback moved the payment.
         """
         pool = Pool()
@@ -398,10 +425,25 @@ class Payment(metaclass=PoolMeta):
         status = feedback.status
         new_rank = status_rank(status)
         current_rank = status_rank(parse_status(self.ogone_status)) or 0
-        # A payment reset to draft is being changed by an accountant: news
-        # about an earlier attempt is kept for them but cannot settle it.
+        # A payment reset to draft, or changed since the order was sent, is
+        # being handled by an accountant: news about that order is kept for
+        # them but cannot settle it.
+        order_fits = (self.state != 'draft'
+            and order.amount == self.amount
+            and order.currency == self.currency)
         applied = (new_rank is not None and new_rank > current_rank
-            and self.state != 'draft')
+            and order_fits)
+        money = new_rank in {RANK_AUTHORIZED, RANK_PAID}
+        if money and not applied and (not order_fits
+                or (current_rank >= RANK_AUTHORIZED
+                    and order.name != self.ogone_order_id)):
+            # Money taken that this payment cannot account for: paid twice
+            # (an older order after success) or on a payment changed since.
+            logger.warning(
+                "Ogone reports money on %s for payment %s that does not "
+                "settle it: review needed", order.name, self.id)
+            self.ogone_review = True
+            self.save()
         Feedback(
             payment=self,
             order=order,
@@ -468,11 +510,16 @@ class Order(ModelSQL, ModelView):
     __name__ = 'account.payment.ogone.order'
 
     payment = fields.Many2One(
-        'account.payment', "Payment", required=True, ondelete='CASCADE',
+        'account.payment', "Payment", required=True, ondelete='RESTRICT',
         readonly=True)
     account = fields.Many2One(
         'account.payment.ogone.account', "Account", required=True,
         ondelete='RESTRICT', readonly=True)
+    # What the customer is asked to pay: the feedback is checked against it
+    amount = fields.Numeric(
+        "Amount", digits='currency', required=True, readonly=True)
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True)
     # Not "order_id": Tryton reads order_<field> as an ordering method
     name = fields.Char("Order ID", required=True, readonly=True,
         strip=False)

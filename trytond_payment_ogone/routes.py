@@ -169,11 +169,13 @@ class Ogone(Router):
         if feedback.amount is None or not feedback.currency:
             _refuse(request, HTTPStatus.BAD_REQUEST,
                 "AMOUNT or CURRENCY not in the signed parameters", order_id)
-        if (feedback.currency != payment.currency.code
-                or Decimal(feedback.amount) != payment.amount):
+        # Against what this order asked the customer to pay: the payment's
+        # own amount may have changed since, which the reconciliation flags.
+        if (feedback.currency != order.currency.code
+                or Decimal(feedback.amount) != order.amount):
             _refuse(request, HTTPStatus.BAD_REQUEST,
                 f"amount {feedback.amount} {feedback.currency} "
-                "differs from the payment", order_id)
+                "differs from the order", order_id)
 
         Payment.ogone_lock([payment])
         payment = Payment(payment.id)

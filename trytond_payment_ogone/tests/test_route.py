@@ -1,13 +1,14 @@
 """The checkout and return routes, in-process, with feedback signed like Ogone signs it."""
 import re
 from decimal import Decimal
+from unittest import mock
 from html import escape, unescape
 from urllib.parse import urlencode, urlsplit
 
 import polib
 from ogone_core import compute_shasign
 
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_payment.exceptions import PaymentValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
@@ -415,6 +416,82 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         self.assertIn("Payment accepted", self.checkout(token).text)
         self.assertNotIn('payment-form', self.checkout(token).text)
 
+    def _draft_and_submit(self, payment_id, amount=None):
+        with Transaction().start(DB_NAME, 1):
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            Payment.draft([payment])
+            if amount is not None:
+                payment.amount = Decimal(amount)
+                payment.save()
+            Payment.submit([payment])
+            Payment.process_ogone(payment)
+            return payment.ogone_checkout_id
+
+    def review(self, payment_id):
+        with Transaction().start(DB_NAME, 0):
+            return Pool(DB_NAME).get('account.payment')(payment_id).ogone_review
+
+    def test_paid_on_an_order_whose_amount_changed_since(self):
+        "Money on an order of another amount is kept and flagged, never lost"
+        payment_id, token = self.create_payment()
+        first = self.open_checkout(token)['ORDERID']
+        token = self._draft_and_submit(payment_id, amount='50.00')
+        # The customer pays the old page: 42.50, what that order asked for
+        response = self.send(signed_feedback(first, 9, '42.50'))
+        self.assertEqual(response.status_code, 200)
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'submitted')
+        self.assertEqual(payment['feedbacks'], [('server', '9', False)])
+        self.assertTrue(self.review(payment_id))
+        # A feedback of another amount than the order's is still refused
+        self.assertEqual(
+            self.send(signed_feedback(first, 9, '50.00')).status_code, 400)
+
+    def test_paid_twice(self):
+        "A second order paid after the payment succeeded is flagged"
+        payment_id, token = self.create_payment()
+        first = self.open_checkout(token)['ORDERID']
+        token = self._draft_and_submit(payment_id)
+        second = self.open_checkout(token)['ORDERID']
+        self.send(signed_feedback(second, 9, '42.50', PAYID='3000002'))
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+        self.assertFalse(self.review(payment_id))
+        self.send(signed_feedback(second, 9, '42.50', PAYID='3000002'))
+        self.assertFalse(self.review(payment_id))  # the same news again
+        self.send(signed_feedback(first, 9, '42.50', PAYID='3000001'))
+        payment = self.payment(payment_id)
+        self.assertEqual(
+            (payment['state'], payment['pay_id']), ('succeeded', '3000002'))
+        self.assertTrue(self.review(payment_id))
+
+    def test_paid_while_in_draft(self):
+        "Money reported while the payment is in draft is flagged"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        with Transaction().start(DB_NAME, 1):
+            Payment = Pool(DB_NAME).get('account.payment')
+            Payment.draft([Payment(payment_id)])
+        self.send(signed_feedback(order_id, 9, '42.50'))
+        self.assertEqual(self.payment(payment_id)['state'], 'draft')
+        self.assertTrue(self.review(payment_id))
+
+    def test_payment_with_orders_cannot_be_deleted(self):
+        "The orders given to Ogone keep their payment"
+        payment_id, token = self.create_payment()
+        self.open_checkout(token)
+        with Transaction().start(DB_NAME, 1):
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            Payment.draft([payment])
+            with self.assertRaisesRegex(AccessError, "Ogone orders were sent"):
+                Payment.delete([payment])
+        unopened, _ = self.create_payment(state='draft')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            Payment = Pool(DB_NAME).get('account.payment')
+            Payment.delete([Payment(unopened)])
+            transaction.commit()
+
     def test_saved_card(self):
         "A successful feedback with the requested alias saves the card"
         pool = Pool(DB_NAME)
@@ -626,6 +703,23 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
             account.effective_order_id_prefix, r'^[A-Za-z0-9_-]{1,16}$')
 
     @with_transaction()
+    def test_default_prefix_of_long_database_names(self):
+        "Long database names sharing a beginning get different prefixes"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values(order_id_prefix=None)])
+        database = Transaction().database
+        prefixes = set()
+        # Two databases of one server cannot be opened here: only the name
+        # the prefix is derived from changes.
+        for name in ['production_shop_a', 'production_shop_b', 'shop']:
+            with mock.patch.object(database, 'name', name):
+                prefixes.add(account.effective_order_id_prefix)
+        self.assertEqual(len(prefixes), 3)
+        self.assertIn('shop', prefixes)
+        for prefix in prefixes:
+            self.assertRegex(prefix, r'^[A-Za-z0-9_-]{1,16}$')
+
+    @with_transaction()
     def test_return_url(self):
         "The return URL is the route of this database"
         Account = Pool().get('account.payment.ogone.account')
@@ -742,6 +836,8 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
                 Order.create([{
                             'payment': payment.id,
                             'account': journal.ogone_account.id,
+                            'amount': payment.amount,
+                            'currency': payment.currency.id,
                             'name': order.name}])
 
     @with_transaction()
