@@ -76,6 +76,7 @@ class HostedPaymentRequest:
     payment_method: str = ""
     brand: str = ""
     win3ds: str = ""
+    paramvar: str = ""  # replaces <PARAMVAR> in the server-to-server feedback URLs of the back office
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -114,6 +115,7 @@ class HostedPaymentRequest:
             "PM": self.payment_method,
             "BRAND": self.brand,
             "WIN3DS": self.win3ds,
+            "PARAMVAR": self.paramvar,
         })
         return merge_extra(values, self.extra)
 

@@ -1,6 +1,7 @@
 """The Ogone merchant account: what the administrator copies from Ogone's back office."""
 import hashlib
 import re
+from urllib.parse import quote
 
 from ogone_core import Account as CoreAccount
 from ogone_core import ConfigurationError
@@ -76,6 +77,12 @@ class Account(ModelSQL, ModelView):
             "Transaction feedback > Direct HTTP server-to-server request, "
             "and use it as accept, decline, exception and cancel URL."),
         'on_change_with_return_url')
+    shared_return_url = fields.Function(fields.Char(
+            "Shared Return URL",
+            help="When several databases share this PSPID, paste this one "
+            "instead in both server-to-server URL fields: Ogone replaces "
+            "<PARAMVAR> by the database of each payment."),
+        'on_change_with_shared_return_url')
 
     @classmethod
     def default_hash_algorithm(cls):
@@ -91,6 +98,12 @@ class Account(ModelSQL, ModelView):
         Router = pool.get('account_payment_ogone', type='router')
         return Router.url_for(
             'feedback', database_name=Transaction().database.name)
+
+    @fields.depends(methods=['on_change_with_return_url'])
+    def on_change_with_shared_return_url(self, name=None):
+        url = self.on_change_with_return_url()
+        database = quote(Transaction().database.name)
+        return url.replace(f'/{database}/r/', '/<PARAMVAR>/r/', 1)
 
     @property
     def effective_order_id_prefix(self):

@@ -410,7 +410,10 @@ class Payment(metaclass=PoolMeta):
             exception_url=return_url,
             cancel_url=return_url,
             alias=alias or '',
-            alias_usage=alias_usage[:255])
+            alias_usage=alias_usage[:255],
+            # The server-to-server URL may hold <PARAMVAR> where the database
+            # goes, for PSPIDs shared by several databases.
+            paramvar=Transaction().database.name)
 
     def ogone_update(self, feedback, source, order):
         """Reconcile the payment with a verified feedback

@@ -148,6 +148,8 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         for name in ['DECLINEURL', 'EXCEPTIONURL', 'CANCELURL']:
             self.assertEqual(fields[name], fields['ACCEPTURL'])
         self.assertNotIn('ALIAS', fields)
+        # For a PSPID shared by databases: Ogone puts it in <PARAMVAR>
+        self.assertEqual(fields['PARAMVAR'], self.db_name)
         shasign = fields.pop('SHASIGN')
         self.assertEqual(
             compute_shasign(fields, SHA_IN, 'sha512', direction='in'),
@@ -727,6 +729,9 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
         self.assertEqual(
             urlsplit(account.return_url).path,
             f'/{DB_NAME}/r/account_payment_ogone/return')
+        self.assertEqual(
+            urlsplit(account.shared_return_url).path,
+            '/<PARAMVAR>/r/account_payment_ogone/return')
 
     @with_transaction()
     def test_secrets_hidden(self):
