@@ -35,7 +35,7 @@ def test_post_feedback_is_delivered_signed_and_recorded(sandbox, receiver):
 
 def test_get_feedback_and_paramvar(sandbox, receiver):
     merchant = new_merchant(sandbox, feedback_url=receiver.url + "/<PARAMVAR>", feedback_method="GET")
-    _, result = hosted_payment(merchant, extra={"PARAMVAR": "shop7"})
+    _, result = hosted_payment(merchant, paramvar="shop7")
     [received] = receiver.received(1)
     assert received.method == "GET" and received.path == "/feedback/shop7"
     assert received.pairs == list(result.pairs)
