@@ -5,6 +5,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Optional
 
 from .amounts import parse_major_amount
@@ -95,7 +96,8 @@ def verify_signature(params: Params, passphrase: str, algorithm: "Algorithm | st
                              "the hash algorithm in Technical information > Global security parameters")
     signed_map = dict(signed)
     unsigned = {name: value for name, value in rest if name.upper() not in signed_map}
-    return VerifiedParams(signed_map, unsigned, tuple(pairs))
+    # Read-only views: what was verified cannot be edited afterwards.
+    return VerifiedParams(MappingProxyType(signed_map), MappingProxyType(unsigned), tuple(pairs))
 
 
 def verify_feedback(params: Params, passphrase: str, algorithm: "Algorithm | str" = "sha512",

@@ -298,3 +298,14 @@ def test_vector_v11_with_wrong_algorithm_names_it():
     assert "ACCEPTANCE, AMOUNT, BRAND, CARDNO, CURRENCY, NCERROR, ORDERID, PAYID, PM, STATUS" in message
     assert "unknownparam" not in message
     assert DOC_SECRET not in message
+
+
+def test_verified_values_cannot_be_edited_afterwards():
+    params = {"orderID": "12", "amount": "15", "currency": "EUR", "STATUS": "9", "SessionID": "x"}
+    params["SHASIGN"] = compute_shasign(params, "a-sha-out-passphrase", "sha512", "out")
+    feedback = verify_feedback(params, "a-sha-out-passphrase", "sha512")
+    with pytest.raises(TypeError):
+        feedback.signed["STATUS"] = "5"
+    with pytest.raises(TypeError):
+        feedback.unsigned["SessionID"] = "y"
+    assert feedback.signed["STATUS"] == "9"
