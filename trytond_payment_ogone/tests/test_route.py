@@ -630,6 +630,23 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
             'sha_in': 'other_sha_in_value_1', 'sha_out': 'other_sha_out_val_1',
             **values}
 
+    def create_payment(self, kind='receivable', party_name="Customer"):
+        "A payment of 10 on the Ogone journal, created in the company"
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        company, = Company.search([])
+        journal, = Journal.search([('name', '=', "Ogone")])
+        party, = Party.create([{'name': party_name}])
+        with set_company(company):
+            payment, = Payment.create([{
+                        'company': company.id, 'journal': journal.id,
+                        'kind': kind, 'party': party.id,
+                        'amount': Decimal(10)}])
+        return payment
+
     @with_transaction()
     def test_account_valid(self):
         "A well-formed account is accepted"
@@ -767,38 +784,18 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
     @with_transaction()
     def test_receivable_only(self):
         "Ogone journals receive payments only"
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        company, = Company.search([])
-        journal, = Journal.search([('name', '=', "Ogone")])
-        party, = Party.create([{'name': "Supplier"}])
-        with set_company(company):
-            with self.assertRaisesRegex(
-                    PaymentValidationError, "receive payments only"):
-                Payment.create([{
-                            'company': company.id, 'journal': journal.id,
-                            'kind': 'payable', 'party': party.id,
-                            'amount': Decimal(10)}])
+        with self.assertRaisesRegex(
+                PaymentValidationError, "receive payments only"):
+            self.create_payment(kind='payable', party_name="Supplier")
 
     @with_transaction()
     def test_copy_and_draft_reset(self):
         "Copying and resetting to draft clear the remote fields"
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
+        Payment = Pool(DB_NAME).get('account.payment')
+        Company = Pool(DB_NAME).get('company.company')
+        payment = self.create_payment()
         company, = Company.search([])
-        journal, = Journal.search([('name', '=', "Ogone")])
-        party, = Party.create([{'name': "Customer"}])
         with set_company(company):
-            payment, = Payment.create([{
-                        'company': company.id, 'journal': journal.id,
-                        'kind': 'receivable', 'party': party.id,
-                        'amount': Decimal(10)}])
             Payment.submit([payment])
             payment.ogone_checkout_id = 'token'
             payment.ogone_attempts = 1
@@ -821,26 +818,17 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
     @with_transaction()
     def test_order_id_unique(self):
         "An ORDERID is used once per account"
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        Order = pool.get('account.payment.ogone.order')
+        Order = Pool(DB_NAME).get('account.payment.ogone.order')
+        Company = Pool(DB_NAME).get('company.company')
+        payment = self.create_payment()
         company, = Company.search([])
-        journal, = Journal.search([('name', '=', "Ogone")])
-        party, = Party.create([{'name': "Customer"}])
         with set_company(company):
-            payment, = Payment.create([{
-                        'company': company.id, 'journal': journal.id,
-                        'kind': 'receivable', 'party': party.id,
-                        'amount': Decimal(10)}])
             order = payment.ogone_checkout_order()
             self.assertLessEqual(len(order.name), 40)
             with self.assertRaisesRegex(Exception, "unique per account"):
                 Order.create([{
                             'payment': payment.id,
-                            'account': journal.ogone_account.id,
+                            'account': payment.journal.ogone_account.id,
                             'amount': payment.amount,
                             'currency': payment.currency.id,
                             'name': order.name}])
