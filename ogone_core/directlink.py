@@ -15,7 +15,7 @@ from .ncresponse import DirectLinkResponse, parse_ncresponse
 from .order_fields import check_order, encode_paramplus, merge_extra, order_parameters
 from .signing import compute_shasign
 from .transport import RequestsTransport, Transport
-from .validation import Operation, validate_alias, validate_order_id
+from .validation import Operation, mask_card_number, validate_alias, validate_order_id
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Card:
 
     @property
     def masked(self) -> str:
-        return "X" * (len(self.number) - 4) + self.number[-4:]
+        return mask_card_number(self.number)
 
     def __repr__(self) -> str:
         return f"Card(number={self.masked!r}, holder={self.holder!r})"

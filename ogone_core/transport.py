@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .errors import ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError, ServerError, TransportError
+from .validation import mask_card_number
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def mask_parameters(data: Sequence[tuple[str, str]] | Mapping[str, str]) -> list
     for name, value in items:
         upper = name.upper()
         if upper == "CARDNO" and value:
-            value = "X" * max(len(value) - 4, 0) + value[-4:] if len(value) > 8 else "XXXX"
+            value = mask_card_number(value)
         elif upper in SECRET_PARAMETERS and value:
             value = "***"
         masked.append((name, value))

@@ -35,6 +35,12 @@ class Operation(str, Enum):
         return self.value
 
 
+def mask_card_number(number: str) -> str:
+    """Every digit but the last four as X, as the platform masks them; a value too short to be a card
+    number is hidden whole."""
+    return "X" * (len(number) - 4) + number[-4:] if len(number) > 8 else "XXXX"
+
+
 def validate_order_id(order_id: str) -> str:
     if not isinstance(order_id, str) or not _ORDER_ID.fullmatch(order_id):
         raise InvalidRequest(
