@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> None:
 
     Account = Model.get("account.payment.ogone.account")
     account = Account(name="Sandbox", pspid=DEFAULT_MERCHANT.pspid, api_user_id=DEFAULT_MERCHANT.api_user,
-                      api_password=DEFAULT_MERCHANT.api_password, sha_in=DEFAULT_MERCHANT.sha_in,
-                      sha_out=DEFAULT_MERCHANT.sha_out, hash_algorithm="sha512", environment="custom",
+                      api_password=DEFAULT_MERCHANT.api_password, sha_in_secret=DEFAULT_MERCHANT.sha_in,
+                      sha_out_secret=DEFAULT_MERCHANT.sha_out, hash_algorithm="sha512", environment="custom",
                       base_url=sandbox.test_base_url)
     account.save()
     print(f"   Ogone account for PSPID {account.pspid}; its return URL for the back office:\n"
