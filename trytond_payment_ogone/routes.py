@@ -142,10 +142,10 @@ def guarded(func):
             message = ('msg_page_not_found' if status == HTTPStatus.NOT_FOUND
                 else 'msg_page_unavailable')
         except backend.DatabaseOperationalError as error:
+            reason = (str(error).splitlines() or [type(error).__name__])[0]
             logger.warning(
                 "Ogone %s: database busy, answered 503: %s",
-                func.__name__, str(error).splitlines()[0] if str(error) else
-                error.__class__.__name__)
+                func.__name__, reason)
             status = HTTPStatus.SERVICE_UNAVAILABLE
             message = 'msg_page_unavailable'
         except Exception:
