@@ -47,6 +47,8 @@ def test_hosted_page_and_feedback(sandbox, receiver, currency, amount, wire, pla
 
     listed = admin(sandbox, "GET", "transactions", params={"pspid": merchant.pspid})["transactions"][0]
     assert (listed["amount"], listed["amount_wire"], listed["currency"]) == (plain, int(wire), currency)
+    back_office = requests.get(f"{sandbox.url}admin/", params={"pspid": merchant.pspid}, timeout=30).text
+    assert f"<td>{shown}</td>" in back_office
 
 
 @pytest.mark.parametrize("currency, amount, wire, plain, shown", CASES)
