@@ -30,6 +30,7 @@ GUIDE_FEEDBACK = (
     "&SHASIGN=209113288F93A9AB8E474EA78D899AFDBB874355")
 SHOP_RETURN_URL = "https://shop.example/ogone/return"
 ALREADY_PROCESSED = "50001113"
+AMOUNT_EXAMPLES = ((Decimal("1500"), "JPY"), (Decimal("12.50"), "EUR"), (Decimal("1.23"), "KWD"))
 
 
 class DemoFailure(Exception):
@@ -55,6 +56,11 @@ def signing_walkthrough() -> None:
     print(f"     {explanation.masked_string()}")
     for name, reason in explanation.excluded:
         print(f"     left out: {name} ({reason})")
+    wire = {currency: HostedPaymentRequest(order_id="1234", amount=amount, currency=currency).render(account)
+            .as_dict()["AMOUNT"] for amount, currency in AMOUNT_EXAMPLES}
+    expect(wire == {"JPY": "150000", "EUR": "1250", "KWD": "123"}, "AMOUNT is the amount x 100", wire)
+    print("   AMOUNT is the amount x 100 in every currency: "
+          + ", ".join(f"{amount} {currency} -> {wire[currency]}" for amount, currency in AMOUNT_EXAMPLES))
 
     print("\n   The feedback example of the guide (section 11.2), verified with SHA-OUT:")
     feedback = verify_feedback(parse_qsl(GUIDE_FEEDBACK), GUIDE_PASSPHRASE, "sha1")
