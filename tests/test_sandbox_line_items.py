@@ -3,10 +3,7 @@ order, and the sandbox verifies the signature the same way (and refuses one made
 from __future__ import annotations
 
 import hashlib
-import re
 from decimal import Decimal
-
-import requests
 
 from ogone_core import HostedPaymentRequest, OrderRequest, Status, signed_pairs, verify_feedback
 from ogone_core.sandbox.customer import pay
