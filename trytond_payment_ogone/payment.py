@@ -5,7 +5,7 @@ import secrets
 import uuid
 
 from ogone_core import Category, HostedPaymentRequest, Operation, Status
-from ogone_core import UnknownStatus
+from ogone_core import UnknownStatus, amount_is_expressible, is_currency_code
 from ogone_core.ncerror import describe as describe_ncerror
 from sql import For, Null
 
@@ -219,6 +219,7 @@ class Payment(metaclass=PoolMeta):
     def validate_fields(cls, payments, field_names):
         super().validate_fields(payments, field_names)
         cls.check_ogone_journal(payments, field_names)
+        cls.check_ogone_amount(payments, field_names)
 
     @classmethod
     def check_ogone_journal(cls, payments, field_names=None):
@@ -231,6 +232,28 @@ class Payment(metaclass=PoolMeta):
                     gettext('account_payment_ogone.msg_ogone_receivable',
                         journal=payment.journal.rec_name,
                         payment=payment.rec_name))
+
+    @classmethod
+    def check_ogone_amount(cls, payments, field_names=None):
+        "Refuse an amount Ogone cannot carry before anything is sent"
+        if field_names and not (
+                field_names & {'amount', 'currency', 'journal'}):
+            return
+        for payment in payments:
+            if (payment.journal.process_method == 'ogone'
+                    and not amount_is_expressible(payment.amount)):
+                raise PaymentValidationError(
+                    gettext('account_payment_ogone.msg_ogone_amount_decimals',
+                        amount=payment.amount,
+                        currency=payment.currency.code,
+                        journal=payment.journal.rec_name,
+                        payment=payment.rec_name))
+
+    @property
+    def ogone_sendable(self):
+        "Whether Ogone can carry the amount and currency of the payment"
+        return (amount_is_expressible(self.amount)
+            and is_currency_code(self.currency.code))
 
     @classmethod
     def check_modification(cls, mode, payments, values=None, external=False):

@@ -206,6 +206,18 @@ class Ogone(Router):
                     gettext('account_payment_ogone.msg_checkout_closed_title'),
                     gettext('account_payment_ogone.msg_checkout_closed'),
                     HTTPStatus.GONE)
+            if not payment.ogone_sendable:
+                # Saved before the amount was checked, or in a currency
+                # Ogone does not know: nothing is created, nothing is sent.
+                logger.warning(
+                    "Ogone checkout refused for payment %s: %s %s cannot "
+                    "be sent to Ogone", payment.id, payment.amount,
+                    payment.currency.code)
+                return _page(
+                    gettext(
+                        'account_payment_ogone.msg_checkout_impossible_title'),
+                    gettext('account_payment_ogone.msg_checkout_impossible'),
+                    HTTPStatus.CONFLICT)
             Payment.ogone_lock([payment])
             payment = Payment(payment.id)
             save_card = request.args.get('save_card') in {'1', 'true', 'yes'}

@@ -13,13 +13,12 @@ from typing import Optional
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from ..amounts import from_minor_units
 from ..status import Status
 from . import acquirer, ncerrors
 from .cards import TEST_CARDS, Behaviour, CardInput, card_by_key, check_card_input
 from .checks import PageRequest, Problem, order_fields, production_refused, signature_problem
 from .clock import utc_date
-from .pages import Html, escape, hidden, messages, page, table
+from .pages import Html, display_amount, escape, hidden, messages, page, table
 from .merchants import Merchant
 from .service import Finished, OrderAlreadyProcessed, Sandbox
 from .store import Transaction
@@ -79,7 +78,7 @@ def payment_page(sandbox: Sandbox, request: PageRequest, tx: Transaction, errors
     description = tx.request.get("COM", "")
     return page(
         "payment_page.html", "Payment", http_status=status,
-        pspid=tx.pspid, orderid=tx.orderid, amount=from_minor_units(tx.amount, tx.currency),
+        pspid=tx.pspid, orderid=tx.orderid, amount=display_amount(tx.amount),
         currency=tx.currency,
         description=Html(f"<tr><th>Description</th><td>{escape(description)}</td></tr>")
         if description else Html(""),
@@ -149,7 +148,7 @@ def _card_from_form(sandbox: Sandbox, tx: Transaction, number: str, expiry: str,
 
 def acs_page_for(tx: Transaction, request: PageRequest) -> Response:
     return page("acs_page.html", "3-D Secure", cardno=tx.cardno, brand=tx.brand,
-                amount=from_minor_units(tx.amount, tx.currency), currency=tx.currency, pspid=tx.pspid,
+                amount=display_amount(tx.amount), currency=tx.currency, pspid=tx.pspid,
                 orderid=tx.orderid, action=f"order_A3DS{'_utf8' if tx.charset == 'utf-8' else ''}.asp",
                 md=hidden("MD", tx.session or ""))
 
