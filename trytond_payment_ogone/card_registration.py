@@ -18,7 +18,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .payment import OGONE_LANGUAGES
-from .routes import _page, _refuse, feedback_params
+from .routes import _page, feedback_params
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,18 @@ class RegisterCard(Wizard):
         registration = Registration.new_for(self.record, self.start.account)
         action['url'] = registration.url
         return action, {}
+
+
+def _refuse(request, status, reason, order_id=''):
+    # Only the order id and the reason: the parameters carry the card holder
+    # name and the masked card number, the account carries the passphrases.
+    logger.warning(
+        "Ogone card registration answer refused (%s from %s): %s",
+        order_id or 'no ORDERID', request.remote_addr, reason)
+    abort(_page(
+            gettext('account_payment_ogone.msg_card_error_title'),
+            gettext('account_payment_ogone.msg_card_error'),
+            status))
 
 
 def _card_page(registration, form, error=''):

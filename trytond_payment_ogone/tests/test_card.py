@@ -221,6 +221,9 @@ class AccountPaymentOgoneCardTestCase(RouteTestCase):
                 self.assertEqual(
                     self.card_return(params).status_code, status)
         self.assertEqual(self.saved_cards(registration_id), [])
+        response = self.card_return(tampered)
+        self.assertIn('Card not recognised', response.text)
+        self.assertNotIn('SOMEONE-ELSE', response.text)
 
 
 del RouteTestCase
