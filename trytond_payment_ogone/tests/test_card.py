@@ -1,18 +1,20 @@
 """Saved cards: the values an alias may hold, what may never change, and the
 card registration link with the Alias Gateway's signed answer."""
 import re
+from decimal import Decimal
 from html import unescape
 
 from ogone_core import compute_shasign
 
 from trytond.model.exceptions import AccessError, ValidationError
+from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, RouteTestCase, with_transaction)
 from trytond.transaction import Transaction
 
 from .test_route import _setup_database
-from .tools import LANGUAGES, SHA_OUT, load_translations
+from .tools import LANGUAGES, SHA_OUT, load_translations, signed_feedback
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 
@@ -224,6 +226,43 @@ class AccountPaymentOgoneCardTestCase(RouteTestCase):
         response = self.card_return(tampered)
         self.assertIn('Card not recognised', response.text)
         self.assertNotIn('SOMEONE-ELSE', response.text)
+
+    def test_card_not_kept_by_the_customer(self):
+        "A paid feedback without the alias asked for saves no card"
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        with Transaction().start(DB_NAME, 1):
+            company, = Company.search([])
+            with set_company(company):
+                journal, = Journal.search([('name', '=', "Ogone")])
+                party = Party(name="Undecided")
+                party.save()
+                payment = Payment(
+                    company=company, journal=journal, kind='receivable',
+                    party=party, amount=Decimal('30'))
+                payment.save()
+                Payment.submit([payment])
+                Payment.process_ogone(payment)
+                payment_id, token = payment.id, payment.ogone_checkout_id
+        page = self.client().get(
+            f'/{self.db_name}/r/account_payment_ogone/checkout/{token}'
+            '?save_card=1')
+        fields = {unescape(n): unescape(v)
+            for n, v in INPUT.findall(page.text)}
+        self.assertTrue(fields['ALIAS'])
+        # Ogone's page kept no card: the feedback carries an empty ALIAS
+        response = self.client().post(
+            f'/{self.db_name}/r/account_payment_ogone/return',
+            data=signed_feedback(fields['ORDERID'], 9, '30', ALIAS=''))
+        self.assertEqual(response.status_code, 200)
+        with Transaction().start(DB_NAME, 0):
+            payment = Payment(payment_id)
+            self.assertEqual(payment.state, 'succeeded')
+            self.assertIsNone(payment.ogone_alias)
+            self.assertEqual(payment.party.ogone_aliases, ())
 
 
 del RouteTestCase
