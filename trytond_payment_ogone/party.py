@@ -35,13 +35,12 @@ class Alias(DeactivableMixin, ModelSQL, ModelView):
         "Alias", required=True, strip=False, states=_recorded,
         help="The name of the card at Ogone: 1 to 50 letters, digits, "
         "\"_\", \"-\" or \".\".")
-    brand = fields.Char("Brand", states=_recorded)
+    # The details of the card may be corrected, as Ogone updates them
+    brand = fields.Char("Brand")
     card_number = fields.Char(
-        "Card Number", states=_recorded,
-        help="As masked by Ogone, like XXXXXXXXXXXX1111.")
+        "Card Number", help="As masked by Ogone, like XXXXXXXXXXXX1111.")
     expiry = fields.Char(
-        "Expiry", states=_recorded,
-        help="The card's expiry month and year as MMYY, like 0428.")
+        "Expiry", help="The card's expiry month and year as MMYY, like 0428.")
     del _recorded
 
     @classmethod

@@ -105,10 +105,12 @@ class AccountPaymentOgoneCardTestCase(RouteTestCase):
             with self.subTest(values=values):
                 with self.assertRaisesRegex(AccessError, 'cannot change'):
                     Alias.write([alias], values)
-        # The same values, or the other fields, may be written
+        # The same values, or the card's details, may be written
         Alias.write([alias], {
                 'party': alias.party.id, 'account': alias.account.id,
-                'alias': 'OLD-42', 'active': False})
+                'alias': 'OLD-42', 'expiry': '0531', 'active': False})
+        with self.assertRaisesRegex(ValidationError, 'as MMYY'):
+            Alias.write([alias], {'expiry': '0631x'})
         self.assertEqual(Alias.search([('alias', '=', 'OLD-42')]), [])
         self.assertEqual(alias.party.ogone_aliases, ())
 
