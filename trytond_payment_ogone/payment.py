@@ -549,24 +549,10 @@ class Payment(metaclass=PoolMeta):
         return True
 
     def _ogone_save_alias(self, feedback, order):
-        pool = Pool()
-        Alias = pool.get('account.payment.ogone.alias')
-        aliases = Alias.search([
-                ('account', '=', order.account.id),
-                ('alias', '=', feedback.alias),
-                ('active', 'in', [True, False]),
-                ], limit=1)
-        if aliases:
-            alias, = aliases
-        else:
-            alias = Alias(account=order.account, alias=feedback.alias)
-        alias.party = self.party
-        alias.brand = feedback.brand or None
-        alias.card_number = feedback.card_number or None
-        alias.expiry = feedback.expiry or None
-        alias.active = True
-        alias.save()
-        return alias
+        Alias = Pool().get('account.payment.ogone.alias')
+        return Alias.ogone_record(
+            self.party, order.account, feedback.alias, brand=feedback.brand,
+            card_number=feedback.card_number, expiry=feedback.expiry)
 
 
 class Order(ModelSQL, ModelView):

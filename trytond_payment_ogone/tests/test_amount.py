@@ -25,7 +25,7 @@ def _setup_currencies():
     Account = pool.get('account.payment.ogone.account')
     Journal = pool.get('account.payment.journal')
     company, = Company.search([])
-    account, = Account.search([])
+    account, = Account.search([('name', '=', "Shop")])
     for code, name, digits in [
             ('JPY', "Yen", 0), ('KWD', "Kuwaiti Dinar", 3)]:
         currency = Currency(name=name, code=code, symbol=code, digits=digits,
