@@ -25,6 +25,13 @@ FEEDBACK_PARAMETER_ORDER = ("ORDERID", "CURRENCY", "AMOUNT", "PM", "ACCEPTANCE",
                             "ECI", "CVCCHECK", "AAVCHECK", "VC", "IP")
 
 _SECRETS = ("sha_in", "sha_out", "directlink_sha_in", "api_password")
+_TEXTS = ("sha_in", "sha_out", "api_user", "api_password", "directlink_sha_in", "feedback_url",
+          "feedback_url_declined", "status_change_url", "feedback_method", "feedback_timing", "default_operation")
+MAX_TEXT = 2000
+# Durations a test can wait for, with their upper bound in seconds (NaN, infinity and 1e308 are refused).
+_DURATIONS = {"feedback_retry_interval": 86_400.0, "feedback_timeout": 300.0, "settle_delay": 86_400.0,
+              "uncertain_delay": 86_400.0}
+_COUNTS = {"feedback_retries": 100, "hosted_page_attempts": 100}
 
 
 class MerchantSettingsError(ValueError):
@@ -62,6 +69,16 @@ class Merchant:
     def __post_init__(self) -> None:
         if not isinstance(self.pspid, str) or not self.pspid.strip() or len(self.pspid) > 30:
             raise MerchantSettingsError("pspid is required (1 to 30 characters)")
+        for name in _TEXTS:
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > MAX_TEXT:
+                raise MerchantSettingsError(f"{name} is a string of at most {MAX_TEXT} characters")
+        for name in ("redirect_with_parameters", "allow_prod"):
+            if not isinstance(getattr(self, name), bool):
+                raise MerchantSettingsError(f"{name} is true or false")
+        if not isinstance(self.feedback_parameters, (list, tuple)) or not all(
+                isinstance(name, str) for name in self.feedback_parameters):
+            raise MerchantSettingsError("feedback_parameters is a list of parameter names")
         if not self.sha_in:
             raise MerchantSettingsError(f"{self.pspid}: the SHA-IN passphrase is required")
         try:
@@ -82,15 +99,17 @@ class Merchant:
             raise MerchantSettingsError(f"feedback_timing is one of {', '.join(FEEDBACK_TIMINGS)}")
         if self.default_operation not in (Operation.SALE.value, Operation.AUTHORIZATION.value):
             raise MerchantSettingsError("default_operation is SAL or RES")
-        for name in ("feedback_retry_interval", "feedback_timeout", "settle_delay", "uncertain_delay"):
+        for name, most in _DURATIONS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise MerchantSettingsError(f"{name} must be a number of seconds >= 0")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
+                raise MerchantSettingsError(f"{name} must be a number of seconds from 0 to {most:g}")
             object.__setattr__(self, name, float(value))
-        for name in ("feedback_retries", "hosted_page_attempts"):
+        if self.feedback_timeout <= 0:
+            raise MerchantSettingsError("feedback_timeout must be more than 0 seconds")
+        for name, most in _COUNTS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise MerchantSettingsError(f"{name} must be an integer >= 0")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+                raise MerchantSettingsError(f"{name} must be an integer from 0 to {most}")
         if self.hosted_page_attempts < 1:
             raise MerchantSettingsError("hosted_page_attempts must be at least 1")
 
@@ -128,7 +147,7 @@ def merchant_from_dict(data: Mapping[str, Any]) -> Merchant:
     if unknown:
         raise MerchantSettingsError(f"unknown merchant setting(s): {', '.join(unknown)}")
     values = dict(data)
-    if "feedback_parameters" in values:
+    if isinstance(values.get("feedback_parameters"), list):
         values["feedback_parameters"] = tuple(values["feedback_parameters"])
     try:
         return Merchant(**values)
