@@ -17,8 +17,8 @@ import requests
 import ogone_core.transport as transport_module
 from ogone_core.account import Account
 from ogone_core.directlink import Card, DirectLinkClient, OrderRequest
-from ogone_core.errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError, ServerError,
-                               TransportError, UnreadableOutcome)
+from ogone_core.errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError,
+                               ServerError, TransportError, UnreadableOutcome)
 from ogone_core.transport import SECRET_PARAMETERS, HttpResponse, RequestsTransport, mask_parameters
 
 APPROVED = (b'<?xml version="1.0"?><ncresponse orderID="ORDER-1" PAYID="3014726912" NCERROR="0" STATUS="9" '
