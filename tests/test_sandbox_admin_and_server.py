@@ -304,3 +304,23 @@ def test_hostile_fault_settings_are_refused(sandbox, faults, message):
 ])
 def test_settle_refuses_values_of_the_wrong_type(sandbox, body, message):
     assert admin(sandbox, "POST", "settle", json=body, expect=400)["error"] == message
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"merchants": [5]}', "a merchant is a JSON object of settings"),
+    (b'{"merchants": "SHOP1"}', "merchants and scenarios are lists of JSON objects"),
+    (b'{"scenarios": [1]}', "merchants and scenarios are lists of JSON objects"),
+    (b'{"merchants": [{"pspid": "A", "sha_in": "x", "settle_delay": NaN}]}', "settle_delay must be a number"),
+    (b'{"merchants": [{"pspid": "A", "sha_in": 7}]}', "sha_in is a string"),
+    (b'{"scenarios": [{"pspid": "SANDBOX", "faults": {"latency": Infinity}}]}', "latency is a number of seconds"),
+    (b'{"scenarios": [{"pspid": "SANDBOX", "faults": []}]}', "faults is a JSON object"),
+    (b'\xff\xfe{', "cannot read the configuration"),
+])
+def test_console_script_explains_a_bad_configuration_in_one_line(tmp_path, content, message):
+    config = tmp_path / "sandbox.json"
+    config.write_bytes(content)
+    process = subprocess.run([sys.executable, "-m", "ogone_core.sandbox.cli", "--memory", "--port", "0",
+                              "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2 and process.stdout == ""
+    assert process.stderr.startswith("ogone-sandbox: ") and message in process.stderr
+    assert "Traceback" not in process.stderr and process.stderr.count("\n") == 1

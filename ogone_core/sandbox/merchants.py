@@ -143,6 +143,8 @@ _FIELDS = {f.name for f in dataclasses.fields(Merchant)}
 
 
 def merchant_from_dict(data: Mapping[str, Any]) -> Merchant:
+    if not isinstance(data, Mapping):
+        raise MerchantSettingsError("a merchant is a JSON object of settings")
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise MerchantSettingsError(f"unknown merchant setting(s): {', '.join(unknown)}")
@@ -179,7 +181,7 @@ def load_config(config: "Mapping[str, Any] | str | Path | None") -> SandboxConfi
     if isinstance(config, (str, Path)):
         try:
             data = json.loads(Path(config).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
             raise MerchantSettingsError(f"cannot read the configuration {config}: {error}") from None
     else:
         data = config
@@ -188,6 +190,10 @@ def load_config(config: "Mapping[str, Any] | str | Path | None") -> SandboxConfi
     unknown = sorted(set(data) - {"merchants", "scenarios", "default_merchant"})
     if unknown:
         raise MerchantSettingsError(f"unknown configuration key(s): {', '.join(unknown)}")
-    merchants = tuple(merchant_from_dict(item) for item in data.get("merchants", ()))
-    scenarios = tuple(data.get("scenarios", ()))
+    merchants, scenarios = data.get("merchants", ()), data.get("scenarios", ())
+    if not isinstance(merchants, (list, tuple)) or not isinstance(scenarios, (list, tuple)) or not all(
+            isinstance(item, Mapping) for item in scenarios):
+        raise MerchantSettingsError("merchants and scenarios are lists of JSON objects")
+    merchants = tuple(merchant_from_dict(item) for item in merchants)
+    scenarios = tuple(scenarios)
     return SandboxConfig(merchants, scenarios, bool(data.get("default_merchant", True)))
