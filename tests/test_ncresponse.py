@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ogone_core.errors import ProtocolError, UnknownStatus
 from ogone_core.ncerror import describe
@@ -279,6 +281,30 @@ ODD_ENCODINGS = [
 def test_an_unreadable_or_oddly_declared_encoding_is_a_protocol_error(body, content_type):
     with pytest.raises(ProtocolError):
         parse_ncresponse(body, content_type)
+
+
+DECLARATIONS = [b"", b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="UTF-16"?>',
+                b'<?xml version="1.0" encoding="utf-8"?>', b"<?xml version='1.0' encoding='latin1'?>",
+                b'<?xml encoding="x"?>', b"\xef\xbb\xbf", b"\xff\xfe", b"<!-- c -->"]
+ANSWER = b'<ncresponse orderID="A1" PAYID="1" STATUS="9" amount="1.5" currency="EUR"/>'
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(declaration=st.sampled_from(DECLARATIONS),
+       body=st.one_of(st.just(ANSWER), st.binary(max_size=80),
+                      st.builds(lambda cut, junk: ANSWER[:cut] + junk + ANSWER[cut:],
+                                st.integers(0, len(ANSWER)), st.binary(max_size=6))),
+       encoding=st.sampled_from(["ascii", "utf-8", "utf-16", "utf-16-le", "utf-32", "latin-1"]),
+       content_type=st.sampled_from(["", XML, XML_LATIN1, "text/xml; charset=utf-16", "text/xml; charset=rot13",
+                                     "text/xml; charset=nope", "text/html", "text/xml; charset=utf-8"]))
+def test_any_answer_parses_or_is_a_protocol_error(declaration, body, encoding, content_type):
+    raw = declaration + body
+    if encoding != "ascii":
+        raw = raw.decode("latin-1").encode(encoding)
+    try:
+        parse_ncresponse(raw, content_type)
+    except ProtocolError:
+        pass  # anything else escaping fails the test, whatever it is
 
 
 def test_a_utf_8_byte_order_mark_is_read():
