@@ -37,6 +37,11 @@ def test_a_rebound_host_name_is_refused_on_the_sandboxs_own_side(sandbox, path):
     assert "sandbox_sha_in_passphrase_0001" not in answer.text
 
 
+@pytest.mark.parametrize("path", ["", "admin/", "admin/api/health", "nothing"])
+def test_the_sandboxs_own_pages_cannot_be_framed(sandbox, path):
+    assert requests.get(f"{sandbox.url}{path}", timeout=30).headers["X-Frame-Options"] == "DENY"
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST", "[::1]:{port}",
                                   "192.0.2.7:{port}"])
 def test_addresses_and_localhost_are_the_sandboxs_own_hosts(sandbox, host):

@@ -109,13 +109,20 @@ class SandboxApp:
         match = _PAGE_PATH.match(path)
         if match:
             return self._protocol_page(request, match.group(1).lower(), match.group(2).lower())
+        if path.startswith("/static/"):
+            return self._static(path[len("/static/"):])
+        response = self._own_side(request, path)
+        # Another site framing these pages could make a tester click in them without knowing it.
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    def _own_side(self, request: Request, path: str) -> Response:
         if path.startswith("/admin/api/"):
             refused = self.guard.refusal(request, json_only=True)
             if refused:
                 return admin.error_response(refused, 403)
             return admin.api(self.sandbox, request, path[len("/admin/api/"):])
-        own_page = path in ("/", "/demo/checkout", "/admin") or path.startswith("/admin/")
-        refused = self.guard.refusal(request) if own_page else None
+        refused = self.guard.refusal(request)
         if refused:
             return page("error_page.html", "Forbidden", http_status=403, text=refused, details=Html(""))
         if path == "/":
@@ -124,8 +131,6 @@ class SandboxApp:
             return self._demo_checkout(request)
         if path == "/admin" or path.startswith("/admin/"):
             return admin.backoffice(self.sandbox, request, path[len("/admin"):])
-        if path.startswith("/static/"):
-            return self._static(path[len("/static/"):])
         return Response("Not found", status=404, content_type="text/plain")
 
     def _protocol_page(self, request: Request, env: str, name: str) -> Response:
