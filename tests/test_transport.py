@@ -52,7 +52,8 @@ class Server:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with server.lock:
-                    server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                                            "peer": self.client_address})
                     index = len(server.requests) - 1
                     action = server.script[min(index, len(server.script) - 1)]
                 kind = action[0]
@@ -231,6 +232,19 @@ def test_an_answer_within_the_deadline_is_read_and_the_connection_reused(server)
     for _ in range(3):
         assert transport.post(server.url, FORM, encoding="utf-8", retry_safe=False).body == APPROVED
     assert server.count == 3
+    assert len({request["peer"] for request in server.requests}) == 1
+
+
+def test_the_deadline_holds_on_a_pooled_connection_used_again(server, pauses):
+    server.script = [("ok", APPROVED), ("trickle", "body", TRICKLE)]
+    transport = make_transport(read_timeout=3.0, deadline=1.0)
+    assert transport.post(server.url, FORM, encoding="utf-8", retry_safe=False).body == APPROVED
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown, match="deadline"):
+        transport.post(server.url, FORM, encoding="utf-8", retry_safe=False, reference="ORDER-1")
+    assert time.monotonic() - started < 5.0
+    assert server.count == 2
+    assert server.requests[0]["peer"] == server.requests[1]["peer"]  # the same connection, used again
 
 
 def test_default_deadline_is_connect_plus_read_timeout():
