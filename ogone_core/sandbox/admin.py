@@ -156,7 +156,7 @@ def _api(sandbox: Sandbox, request: Request, path: str) -> Response:
         if method == "GET":
             return _json({"merchants": [m.public_dict() for m in sandbox.merchants()]})
         if method == "POST":
-            _text(body, "pspid")
+            _text(body, "pspid")  # refused here if not a string, before it is looked up
             try:
                 merchant, created = sandbox.upsert_merchant(body)
             except MerchantSettingsError as error:
@@ -191,7 +191,8 @@ def _faults(sandbox: Sandbox, method: str, body: dict[str, Any], args) -> Respon
         return _json({"faults": [{"id": r.id, "pspid": r.pspid, "orderid": r.orderid, "faults": dict(r.settings),
                                   "times": r.remaining} for r in sandbox.store.fault_rules(args.get("pspid", ""))]})
     if method == "POST":
-        _text(body, "pspid"), _text(body, "orderid")
+        _text(body, "pspid")  # refused here if not a string, before it is looked up
+        _text(body, "orderid")
         try:
             rule_id = sandbox.add_fault_rule(body)
         except (FaultSettingsError, ValueError) as error:

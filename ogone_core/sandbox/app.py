@@ -160,9 +160,9 @@ class SandboxApp:
             tx = self.store.by_session(token) if token else None
             return (tx.pspid, tx.orderid) if tx else ("", "")
         pspid, orderid = params.stripped("PSPID"), params.stripped("ORDERID")
-        payid = params.stripped("PAYID")
-        if not orderid and whole_number(payid) is not None:
-            tx = self.store.transaction(whole_number(payid))
+        payid = whole_number(params.stripped("PAYID"))
+        if not orderid and payid is not None:
+            tx = self.store.transaction(payid)
             orderid = tx.orderid if tx and tx.pspid == pspid else ""
         return pspid, orderid
 
