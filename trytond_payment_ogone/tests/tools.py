@@ -15,7 +15,7 @@ SHA_OUT = 'test_sha_out_passphrase_1'
 
 MODULE = 'account_payment_ogone'
 # The languages shipped in locale/
-LANGUAGES = ['de', 'fr', 'nl']
+LANGUAGES = ['de', 'fr', 'it', 'nl']
 
 
 def locale_file(code):
