@@ -8,5 +8,6 @@ def load_tests(*args, **kwargs):
         kwargs.setdefault('skips', set()).update({
                 'scenario_account_payment_ogone.rst',
                 'scenario_account_payment_ogone_feedback.rst',
+                'scenario_account_payment_ogone_directlink.rst',
                 })
     return load_doc_tests(__name__, __file__, *args, **kwargs)
