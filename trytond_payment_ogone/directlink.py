@@ -201,6 +201,34 @@ class Payment(metaclass=PoolMeta):
         default.setdefault('ogone_review_note', None)
         return super().copy(payments, default=default)
 
+    @classmethod
+    def process(cls, payments, group=None):
+        """Processing by the accountant: a payment without saved card is
+        sent its checkout link by e-mail"""
+        by_link = []
+        if not Transaction().context.get('_ogone_update'):
+            by_link = [p for p in payments
+                if p.process_method == 'ogone' and not p.ogone_alias
+                and p.state in {'submitted', 'approved'}]
+        for payment in by_link:
+            if not getattr(payment.party, 'email', None):
+                raise ProcessError(gettext(
+                        'account_payment_ogone.msg_ogone_no_email',
+                        payment=payment.rec_name,
+                        party=payment.party.rec_name))
+        group = super().process(payments, group=group)
+        for payment in by_link:
+            # Queued: a mail server down must not undo the processing
+            cls.__queue__.ogone_send_checkout_email([payment])
+        return group
+
+    @classmethod
+    def ogone_send_checkout_email(cls, payments):
+        for payment in payments:
+            if payment.ogone_payable:
+                payment._ogone_email_checkout_link(
+                    'msg_checkout_email_subject', 'msg_checkout_email_body')
+
     # Checks: a clear message before anything is sent
 
     def ogone_check_charge(self):
@@ -377,6 +405,12 @@ class Payment(metaclass=PoolMeta):
         return applied
 
     def ogone_send_authentication_email(self):
+        "E-mail the customer the checkout link to confirm with their bank"
+        self._ogone_email_checkout_link(
+            'msg_authentication_email_subject',
+            'msg_authentication_email_body')
+
+    def _ogone_email_checkout_link(self, subject_message, body_message):
         "E-mail the customer the checkout link, in their language"
         pool = Pool()
         Email = pool.get('ir.email')
@@ -394,10 +428,10 @@ class Payment(metaclass=PoolMeta):
         with Transaction().set_context(language=language):
             payment = Payment(self.id)
             subject = gettext(
-                'account_payment_ogone.msg_authentication_email_subject',
+                f'account_payment_ogone.{subject_message}',
                 company=payment.company.rec_name)
             body = gettext(
-                'account_payment_ogone.msg_authentication_email_body',
+                f'account_payment_ogone.{body_message}',
                 amount=payment.currency.round(payment.amount),
                 currency=payment.currency.code,
                 company=payment.company.rec_name)

@@ -210,3 +210,38 @@ def server_create(model, vlist):
 def server_write(model, ids, values):
     "Write records inside trytond as its own code does"
     _server_side(model, lambda Model: Model.write(Model.browse(ids), values))
+
+
+
+def run_worker(threads=4):
+    """Run the queued tasks with trytond-worker's run_task on several
+    threads, as workers do, until none is left; return how many ran
+
+    trytond.worker's own pull needs PostgreSQL: the pending tasks are found
+    by a search instead, and each is run once.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    from trytond.worker import run_task
+
+    def pending():
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Queue = Pool(DB_NAME).get('ir.queue')
+            return [t.id for t in Queue.search(
+                    [('finished_at', '=', None)], order=[('id', 'ASC')])]
+
+    started = set()
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        running = set()
+        while True:
+            new = [i for i in pending() if i not in started]
+            for task_id in new:
+                started.add(task_id)
+                running.add(executor.submit(run_task, DB_NAME, task_id))
+            if not running:
+                break
+            # A running task may queue another one
+            _, running = wait(running, return_when=FIRST_COMPLETED)
+    return len(started)
