@@ -166,8 +166,9 @@ class Payment(metaclass=PoolMeta):
                     },
                 'ogone_pull': {
                     'invisible': ((Eval('process_method') != 'ogone')
+                        | (Eval('state') != 'processing')
                         | ~Eval('ogone_order_id')),
-                    'depends': ['process_method', 'ogone_order_id'],
+                    'depends': ['process_method', 'state', 'ogone_order_id'],
                     },
                 'ogone_clear_review': {
                     'invisible': ~Eval('ogone_review', False),

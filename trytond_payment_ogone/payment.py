@@ -514,8 +514,7 @@ class Payment(metaclass=PoolMeta):
         self.ogone_ncerror = feedback.ncerror or None
         self.ogone_capture_needed = new_rank == RANK_AUTHORIZED
         if (new_rank in {RANK_AUTHORIZED, RANK_PAID}
-                and feedback.alias and feedback.alias == order.alias
-                and hasattr(feedback, 'expiry')):
+                and feedback.alias and feedback.alias == order.alias):
             self.ogone_alias = self._ogone_save_alias(feedback, order)
         self.save()
 
@@ -549,7 +548,8 @@ class Payment(metaclass=PoolMeta):
         alias.party = self.party
         alias.brand = feedback.brand or None
         alias.card_number = feedback.card_number or None
-        alias.expiry = feedback.expiry or None
+        # A DirectLink answer carries no expiry
+        alias.expiry = getattr(feedback, 'expiry', '') or None
         alias.active = True
         alias.save()
         return alias

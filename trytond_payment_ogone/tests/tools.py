@@ -200,6 +200,16 @@ def _server_side(model, call):
     return result
 
 
+def server_load_translations(*codes):
+    "load_translations in a transaction of its own, for the scenarios"
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+
+    with Transaction().start(DB_NAME, 0) as transaction:
+        load_translations(*codes)
+        transaction.commit()
+
+
 def server_create(model, vlist):
     """Create records inside trytond as its own code does, without the
     checks of a client call: for what only Ogone gives (saved cards)"""
