@@ -1,8 +1,8 @@
 """ogone_core: the Ogone (Ingenico ePayments) e-Commerce and DirectLink protocols, framework-neutral."""
 from .account import Account, Page
 from .alias_gateway import AliasFeedback, AliasGatewayRequest, AliasStatus, verify_alias_feedback
-from .amounts import (currency_exponent, format_major_amount, from_minor_units, parse_major_amount,
-                      to_minor_units)
+from .amounts import (amount_is_expressible, from_wire_amount, is_currency_code, parse_major_amount,
+                      to_wire_amount)
 from .directlink import Card, DirectLinkClient, MaintenanceRequest, OrderRequest, ThreeDSecure
 from .errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OgoneError, OutcomeUnknown,
                      ProtocolError, ServerError, SignatureError, TransportError, UnknownStatus,
@@ -25,7 +25,7 @@ __all__ = [
     "Operation", "OrderRequest", "OutcomeUnknown", "Page", "ProtocolError", "RequestsTransport",
     "ServerError", "SignatureError", "SignedForm", "Status", "ThreeDSecure", "Transport", "TransportError",
     "UnknownStatus", "UnreadableOutcome", "VerifiedParams", "canonical_string", "compute_shasign",
-    "currency_exponent", "describe_ncerror", "explain", "format_major_amount", "from_minor_units",
+    "amount_is_expressible", "describe_ncerror", "explain", "from_wire_amount", "is_currency_code",
     "mask_parameters", "parse_major_amount", "parse_ncresponse", "signatures_match", "signed_pairs",
-    "to_minor_units", "validate_order_id", "verify_alias_feedback", "verify_feedback", "verify_signature",
+    "to_wire_amount", "validate_order_id", "verify_alias_feedback", "verify_feedback", "verify_signature",
 ]

@@ -1,4 +1,11 @@
-"""Amounts: ``Decimal`` in, integer minor units on the wire (ISO 4217 exponent), never floats."""
+"""Amounts: ``Decimal`` in, never floats; on the wire ``AMOUNT`` is the amount x 100 for every currency.
+
+Ogone's rule is not the ISO 4217 exponent: the e-Commerce and DirectLink guides define ``AMOUNT`` as the amount
+"MULTIPLIED BY 100" with no exception, so 1500 JPY is ``150000``, 12.5 EUR ``1250`` and 1.23 KWD ``123``. An
+amount with a non-zero third decimal (1.235 KWD) cannot be expressed and is refused before anything is sent.
+Feedback and DirectLink answers carry the plain amount (``amount=1500`` for 1500 JPY, ``12.5`` for 12.50 EUR).
+The ISO 4217 list answers one question only: is this a currency code.
+"""
 from __future__ import annotations
 
 import re
@@ -8,22 +15,27 @@ from importlib import resources
 
 from .errors import InvalidRequest, ProtocolError
 
-_MAJOR_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?\Z")
+WIRE_FACTOR = 100
+WIRE_DECIMALS = 2
+MAX_WIRE_AMOUNT = 10 ** 15 - 1  # AMOUNT is numeric, 15 digits
+_PLAIN_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?\Z")
 
 
 @lru_cache(maxsize=None)
-def _exponents() -> dict[str, int]:
+def _currency_codes() -> frozenset[str]:
     text = resources.files("ogone_core.data").joinpath("currencies.txt").read_text(encoding="ascii")
-    rows = (line.split() for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    return {code: int(exponent) for code, exponent in rows}
+    return frozenset(line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def currency_exponent(currency: str) -> int:
-    """Digits after the decimal point for an ISO 4217 code (EUR 2, JPY 0, KWD 3)."""
-    try:
-        return _exponents()[currency]
-    except (KeyError, TypeError):
-        raise InvalidRequest(f"unknown currency {currency!r}: use an ISO 4217 code such as EUR") from None
+def is_currency_code(currency: object) -> bool:
+    """Whether ``currency`` is an ISO 4217 alphabetic code (upper case, as the platform expects)."""
+    return isinstance(currency, str) and currency in _currency_codes()
+
+
+def validate_currency(currency: object) -> str:
+    if not is_currency_code(currency):
+        raise InvalidRequest(f"unknown currency {currency!r}: use an ISO 4217 code such as EUR")
+    return currency
 
 
 def to_decimal(amount: object) -> Decimal:
@@ -40,44 +52,54 @@ def to_decimal(amount: object) -> Decimal:
     return value
 
 
-def to_minor_units(amount: object, currency: str) -> int:
-    """``Decimal('15.00'), 'EUR'`` -> ``1500``. Refuses amounts finer than the currency allows."""
+def amount_is_expressible(amount: object) -> bool:
+    """Whether Ogone can carry ``amount``: amount x 100 must be a whole number (at most two decimals)."""
+    try:
+        value = to_decimal(amount)
+    except InvalidRequest:
+        return False
+    scaled = value.scaleb(WIRE_DECIMALS)
+    return scaled == scaled.to_integral_value()
+
+
+def to_wire_amount(amount: object, currency: str) -> int:
+    """The ``AMOUNT`` parameter: ``Decimal('12.50'), 'EUR'`` -> ``1250``; ``1500, 'JPY'`` -> ``150000``."""
     value = to_decimal(amount)
-    exponent = currency_exponent(currency)
-    minor = value.scaleb(exponent)
-    if minor != minor.to_integral_value():
-        raise InvalidRequest(f"{value} {currency} has more than {exponent} decimals")
-    if minor < 0:
+    validate_currency(currency)
+    if not amount_is_expressible(value):
+        raise InvalidRequest(
+            f"{value} {currency} cannot be sent to Ogone: AMOUNT is the amount x 100, so an amount has at most "
+            f"{WIRE_DECIMALS} decimals")
+    wire = value.scaleb(WIRE_DECIMALS)
+    if wire < 0:
         raise InvalidRequest(f"amount must not be negative: {value} {currency}")
-    if minor >= 10 ** 15:
+    if wire > MAX_WIRE_AMOUNT:
         raise InvalidRequest(f"amount too large for the platform: {value} {currency}")
-    return int(minor)
+    return int(wire)
 
 
-def from_minor_units(minor: int, currency: str) -> Decimal:
-    return Decimal(int(minor)).scaleb(-currency_exponent(currency))
+def from_wire_amount(wire: int) -> Decimal:
+    """``AMOUNT`` back to the amount: ``150000`` -> ``Decimal('1500.00')``, whatever the currency."""
+    return Decimal(int(wire)).scaleb(-WIRE_DECIMALS)
 
 
-def parse_major_amount(text: str, currency: str | None = None) -> Decimal:
-    """Parse an amount as the platform returns it (``25``, ``1.95``: major units, no trailing zeros)."""
-    text = (text or "").strip()
-    if not _MAJOR_AMOUNT.match(text):
-        raise ProtocolError(f"malformed amount {text!r}")
-    value = Decimal(text)
-    if currency is not None:
-        try:
-            exponent = currency_exponent(currency)
-        except InvalidRequest as error:
-            raise ProtocolError(str(error)) from None
-        if -value.as_tuple().exponent > exponent:
-            raise ProtocolError(f"amount {text} has more decimals than {currency} allows")
-    return value
-
-
-def format_major_amount(minor: int, currency: str) -> str:
-    """Minor units -> the platform's major-unit text (``1500`` EUR -> ``15``, ``195`` -> ``1.95``)."""
-    value = from_minor_units(minor, currency)
-    text = f"{value:f}"
+def format_plain_amount(wire: int) -> str:
+    """``AMOUNT`` as the platform writes the plain amount in answers: ``150000`` -> ``1500``, ``1250`` -> ``12.5``."""
+    text = f"{from_wire_amount(wire):f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+def parse_major_amount(text: str, currency: str | None = None) -> Decimal:
+    """Parse an amount as the platform returns it: the plain amount (``25``, ``1.95``, ``1500`` for 1500 JPY),
+    without trailing zeros and never with more than two decimals."""
+    text = (text or "").strip()
+    if not _PLAIN_AMOUNT.match(text):
+        raise ProtocolError(f"malformed amount {text!r}")
+    value = Decimal(text)
+    if currency is not None and not is_currency_code(currency):
+        raise ProtocolError(f"unknown currency {currency!r} in the answer")
+    if not amount_is_expressible(value):
+        raise ProtocolError(f"amount {text} has more than {WIRE_DECIMALS} decimals: the platform never sends that")
+    return value

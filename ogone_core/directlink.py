@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Optional
 
 from .account import Account, Page
-from .amounts import to_decimal, to_minor_units
+from .amounts import to_decimal, to_wire_amount
 from .errors import InvalidRequest, OutcomeUnknown, ProtocolError, UnreadableOutcome
 from .ncresponse import DirectLinkResponse, parse_ncresponse
 from .order_fields import check_order, encode_paramplus, merge_extra, order_parameters
@@ -159,20 +159,35 @@ class MaintenanceRequest:
                 raise InvalidRequest("the amount of a maintenance operation must be positive")
             if not self.currency:
                 raise InvalidRequest("give the currency with the amount")
-            to_minor_units(self.amount, self.currency)
+            to_wire_amount(self.amount, self.currency)
         elif self.operation in (Operation.REFUND_PARTIAL, Operation.CAPTURE_PARTIAL):
             raise InvalidRequest("a partial capture or refund needs an amount")
 
     def parameters(self) -> dict[str, str]:
         values = {"PAYID": self.pay_id, "ORDERID": self.order_id, "OPERATION": self.operation.value}
         if self.amount is not None:
-            values["AMOUNT"] = str(to_minor_units(self.amount, self.currency))
+            values["AMOUNT"] = str(to_wire_amount(self.amount, self.currency))
             values["CURRENCY"] = self.currency
         return merge_extra(values, self.extra)
 
 
 _MAINTENANCE = frozenset({Operation.CAPTURE_PARTIAL, Operation.CAPTURE_LAST, Operation.REFUND_PARTIAL,
                           Operation.REFUND_LAST, Operation.DELETE, Operation.DELETE_AND_CLOSE, Operation.RENEW})
+
+
+def _check_amount(response: DirectLinkResponse, amount: Decimal, currency: str, order_id: str,
+                  pay_id: str = "") -> None:
+    """An answer carries the plain amount (``1500`` for ``AMOUNT=150000`` JPY): it must be what was asked.
+
+    Refusals carry no amount. Another amount means the answer is not about this request, or the amount was
+    read by another rule than Ogone's: the outcome is not known until the payment is queried.
+    """
+    if response.amount is None:
+        return
+    if response.amount != amount or (response.currency and response.currency != currency):
+        raise UnreadableOutcome(
+            f"the answer says {response.amount} {response.currency}, the request asked {amount} {currency}; "
+            "query before sending it again", order_id=order_id or None, pay_id=response.pay_id or pay_id or None)
 
 
 def _check_reference(pay_id: str, order_id: str) -> None:
@@ -206,11 +221,15 @@ class DirectLinkClient:
             raise UnreadableOutcome("STATUS 46 without the HTML_ANSWER the customer must see; the request "
                                     "may have been processed, query before sending it again",
                                     order_id=request.order_id, pay_id=response.pay_id or None)
+        _check_amount(response, request.amount, request.currency, request.order_id)
         return response
 
     def maintenance(self, request: MaintenanceRequest) -> DirectLinkResponse:
-        return self._send(Page.MAINTENANCE_DIRECT, request.parameters(), retry_safe=False,
-                          order_id=request.order_id, pay_id=request.pay_id)
+        response = self._send(Page.MAINTENANCE_DIRECT, request.parameters(), retry_safe=False,
+                              order_id=request.order_id, pay_id=request.pay_id)
+        if request.amount is not None:
+            _check_amount(response, request.amount, request.currency, request.order_id, request.pay_id)
+        return response
 
     def capture(self, pay_id: str, amount: Decimal | None = None, currency: str = "", *,
                 last: bool = True) -> DirectLinkResponse:

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from .amounts import to_decimal, to_minor_units
+from .amounts import to_decimal, to_wire_amount
 from .errors import InvalidRequest
 from .validation import Operation, validate_order_id
 
@@ -34,7 +34,7 @@ def check_order(order_id: str, amount: object, currency: str, operation: "Operat
     value = to_decimal(amount)
     if value <= 0:
         raise InvalidRequest(f"the amount of {kind} must be positive")
-    to_minor_units(value, currency)
+    to_wire_amount(value, currency)
     parsed = Operation.parse(operation)
     if parsed not in allowed:
         codes = [code.value for code in allowed]
@@ -48,11 +48,11 @@ def check_yes_no(value: str, name: str) -> None:
 
 
 def order_parameters(request: object, **after_currency: str) -> dict[str, str]:
-    """ORDERID, AMOUNT (minor units), CURRENCY, OPERATION and the customer fields of a request, in the
+    """ORDERID, AMOUNT (the amount x 100), CURRENCY, OPERATION and the customer fields of a request, in the
     order of the guide's form template (``after_currency`` goes where LANGUAGE stands there)."""
     values = {
         "ORDERID": request.order_id,
-        "AMOUNT": str(to_minor_units(request.amount, request.currency)),
+        "AMOUNT": str(to_wire_amount(request.amount, request.currency)),
         "CURRENCY": request.currency,
         **after_currency,
         "OPERATION": request.operation.value,

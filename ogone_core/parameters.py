@@ -1,7 +1,8 @@
 """The official lists of parameters that take part in SHA-IN and SHA-OUT signatures.
 
 The lists are data files shipped in ``ogone_core/data`` and loaded once. An entry ending in ``*XX*`` stands for
-a numbered family (``ITEMNAME*XX*`` covers ``ITEMNAME1``, ``ITEMNAME2``, ...).
+a numbered family (``ITEMNAME*XX*`` covers ``ITEMNAME1``, ``ITEMNAME2``, ...). ``logical_order.txt`` names the
+families (line items, travel data) that the guide signs in ascending order of their index.
 """
 from __future__ import annotations
 
@@ -35,8 +36,21 @@ class ParameterList:
         numbered = _NUMBERED.match(upper_name)
         return bool(numbered) and numbered.group(1) in self.families
 
+    def family_member(self, upper_name: str) -> tuple[str, str] | None:
+        """``ITEMNAME12`` -> ``("ITEMNAME", "12")`` when the name belongs to a numbered family of the list."""
+        numbered = _NUMBERED.match(upper_name)
+        if numbered and numbered.group(1) in self.families and upper_name not in self.names:
+            return numbered.group(1), numbered.group(2)
+        return None
+
     def __repr__(self) -> str:
         return f"<ParameterList SHA-{self.direction.upper()} {len(self.names)} names, {len(self.families)} families>"
+
+
+@lru_cache(maxsize=None)
+def logically_ordered_families() -> frozenset[str]:
+    """Family stems (``ITEMNAME``) whose members are signed in ascending order of their index."""
+    return frozenset(entry[: -len("*XX*")] for entry in _read_data("logical_order.txt"))
 
 
 @lru_cache(maxsize=None)

@@ -5,7 +5,9 @@ direction, empty values left out, values verbatim, names sorted, ``NAME=value`` 
 for every pair, hashed as UTF-8 (``_utf8`` pages) or ISO-8859-1, uppercase hex.
 
 Sorting: the platform orders ``_`` before digits and letters (ICU root collation; the official SHA-OUT list
-puts SCO_CATEGORY before SCORING), which plain byte order gets wrong. The sort key below encodes that.
+puts SCO_CATEGORY before SCORING), which plain byte order gets wrong. Numbered line-item and travel fields
+(``ITEMNAME1`` ... ``ITEMNAME10``, ``AIFLNUM1`` ...) follow the "logical" ascending order of their index
+(guide 10.5 and 15): ``ITEMNAME9`` before ``ITEMNAME10``. The sort key below encodes both.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from operator import add, itemgetter
 from typing import Union
 
 from .errors import InvalidRequest
-from .parameters import Direction, parameter_list
+from .parameters import Direction, logically_ordered_families, parameter_list
 
 Params = Union[Mapping[str, object], Iterable[tuple[str, object]]]
 
@@ -60,7 +62,7 @@ _HASHES = {
 }
 
 # raw name -> (sort key, NAME) when the name takes part, None when it does not; one cache per direction.
-_name_cache: dict[str, dict[str, tuple[str, str] | None]] = {"in": {}, "out": {}}
+_name_cache: dict[str, dict[str, tuple[tuple, str] | None]] = {"in": {}, "out": {}}
 # (direction, names in the order given) -> _Plan. Requests of one kind always carry the same names, so
 # the filtering and sorting are done once per kind, not once per request.
 _plan_cache: dict[tuple[str, tuple[str, ...]], "_Plan"] = {}
@@ -85,7 +87,20 @@ class _Plan:
         self.pick = _getter([names[index] for index, _ in entries])  # from a dict, by name
 
 
-def _classify(name: str, direction: Direction) -> tuple[str, str] | None:
+def _sort_key(upper: str, direction: Direction) -> tuple:
+    """Names compare by their first element (``_`` first); a member of a logically ordered family compares
+    as its stem followed by ``0`` (where its first digit stands, so it sorts among the other names as before),
+    then by the value of its index, then by the index as written (``ITEMNAME01`` and ``ITEMNAME1`` differ).
+    The value compares as (number of significant digits, digits): no int() of a hostile 10,000-digit index."""
+    member = parameter_list(direction).family_member(upper)
+    if member is not None and member[0] in logically_ordered_families():
+        stem, index = member
+        significant = index.lstrip("0")
+        return (stem.translate(_UNDERSCORE_FIRST) + "0", len(significant), significant, index)
+    return (upper.translate(_UNDERSCORE_FIRST),)
+
+
+def _classify(name: str, direction: Direction) -> tuple[tuple, str] | None:
     cache = _name_cache[direction]
     try:
         return cache[name]
@@ -94,7 +109,7 @@ def _classify(name: str, direction: Direction) -> tuple[str, str] | None:
     upper = name.upper()
     # ASCII only: Unicode case folding would turn "ſtatus" into STATUS.
     signed = name.isascii() and upper != "SHASIGN" and upper in parameter_list(direction)
-    entry = (upper.translate(_UNDERSCORE_FIRST), upper) if signed else None
+    entry = (_sort_key(upper, direction), upper) if signed else None
     if len(cache) < _CACHE_LIMIT:
         cache[name] = entry
     return entry
@@ -107,7 +122,7 @@ def _plan(names: tuple[str, ...], direction: Direction) -> _Plan:
         pass
     if direction not in _name_cache:
         raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
-    keyed: dict[str, tuple[int, str]] = {}
+    keyed: dict[tuple, tuple[int, str]] = {}
     for index, name in enumerate(names):
         entry = _classify(name, direction)
         if entry is None:

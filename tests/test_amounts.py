@@ -1,92 +1,111 @@
-"""Amounts: Decimal in, integer minor units on the wire by ISO 4217 exponent, never floats."""
+"""Amounts: Decimal in, never floats; AMOUNT on the wire is the amount x 100 for every currency."""
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ogone_core.amounts import (currency_exponent, format_major_amount, from_minor_units, parse_major_amount,
-                                to_decimal, to_minor_units)
+from ogone_core.amounts import (amount_is_expressible, format_plain_amount, from_wire_amount, is_currency_code,
+                                parse_major_amount, to_decimal, to_wire_amount, validate_currency)
 from ogone_core.errors import InvalidRequest, ProtocolError
 
 
-@pytest.mark.parametrize("currency, exponent", [("JPY", 0), ("EUR", 2), ("USD", 2), ("KWD", 3), ("BHD", 3),
-                                                ("CLF", 4)])
-def test_currency_exponent(currency, exponent):
-    assert currency_exponent(currency) == exponent
+@pytest.mark.parametrize("currency", ["JPY", "EUR", "USD", "KWD", "BHD", "CLF"])
+def test_currency_codes(currency):
+    assert is_currency_code(currency)
+    assert validate_currency(currency) == currency
 
 
-@pytest.mark.parametrize("currency", ["XYZ", "eur", "", None, "EURO"])
+@pytest.mark.parametrize("currency", ["XYZ", "eur", "", None, "EURO", 978])
 def test_unknown_currency_is_refused(currency):
+    assert not is_currency_code(currency)
     with pytest.raises(InvalidRequest, match="unknown currency"):
-        currency_exponent(currency)
+        validate_currency(currency)
 
 
-@pytest.mark.parametrize("amount, currency, minor", [
+@pytest.mark.parametrize("amount, currency, wire", [
     (Decimal("19.99"), "EUR", 1999),
     (Decimal("15.00"), "EUR", 1500),
     (Decimal("15"), "EUR", 1500),
+    (Decimal("12.5"), "EUR", 1250),
     (Decimal("0.01"), "EUR", 1),
     (Decimal("1.10"), "EUR", 110),
     ("19.99", "EUR", 1999),
     (" 19.99 ", "EUR", 1999),
     (15, "EUR", 1500),
-    (Decimal("1500"), "JPY", 1500),
-    (1500, "JPY", 1500),
-    (Decimal("1.234"), "KWD", 1234),
-    (Decimal("1.5"), "KWD", 1500),
+    # Ogone's rule, not the ISO 4217 exponent: x 100 in every currency.
+    (Decimal("1500"), "JPY", 150000),
+    (1500, "JPY", 150000),
+    (Decimal("1.23"), "KWD", 123),
+    (Decimal("1.230"), "KWD", 123),
+    (Decimal("1.5"), "KWD", 150),
+    (Decimal("1.5"), "JPY", 150),
     (Decimal("0"), "EUR", 0),
     (Decimal("4.35"), "EUR", 435),
     (Decimal("1.15"), "EUR", 115),
-    (Decimal("999999999999.99"), "EUR", 99999999999999),
+    (Decimal("9999999999999.99"), "EUR", 999999999999999),
 ])
-def test_to_minor_units(amount, currency, minor):
-    result = to_minor_units(amount, currency)
-    assert result == minor
+def test_to_wire_amount(amount, currency, wire):
+    result = to_wire_amount(amount, currency)
+    assert result == wire
     assert type(result) is int
 
 
 def test_the_float_truncation_bug_does_not_happen():
     # int(19.99 * 100) == 1998 in integrations that multiply floats; Decimal gives the right answer.
     assert int(19.99 * 100) == 1998
-    assert to_minor_units(Decimal("19.99"), "EUR") == 1999
-    assert to_minor_units(Decimal("4.35"), "EUR") == 435  # int(4.35 * 100) == 434
+    assert to_wire_amount(Decimal("19.99"), "EUR") == 1999
+    assert to_wire_amount(Decimal("4.35"), "EUR") == 435  # int(4.35 * 100) == 434
 
 
 @pytest.mark.parametrize("amount", [19.99, 15.0, 0.0])
 def test_floats_are_refused(amount):
     with pytest.raises(InvalidRequest, match="float"):
-        to_minor_units(amount, "EUR")
+        to_wire_amount(amount, "EUR")
 
 
 @pytest.mark.parametrize("amount, currency", [
-    (Decimal("19.999"), "EUR"), (Decimal("0.001"), "EUR"), (Decimal("1.5"), "JPY"), ("1.2345", "KWD"),
+    (Decimal("19.999"), "EUR"), (Decimal("0.001"), "EUR"), (Decimal("1.235"), "KWD"), ("1.2345", "KWD"),
+    (Decimal("1500.001"), "JPY"),
 ])
-def test_too_many_decimals_are_refused(amount, currency):
-    with pytest.raises(InvalidRequest, match="decimals"):
-        to_minor_units(amount, currency)
+def test_a_non_zero_third_decimal_is_refused_in_every_currency(amount, currency):
+    with pytest.raises(InvalidRequest, match="cannot be sent to Ogone: AMOUNT is the amount x 100, so an amount "
+                                             "has at most 2 decimals"):
+        to_wire_amount(amount, currency)
+    assert not amount_is_expressible(amount)
+
+
+@pytest.mark.parametrize("amount", [Decimal("1.230"), Decimal("1500"), Decimal("12.5"), "0.01", 7])
+def test_amounts_with_at_most_two_significant_decimals_are_expressible(amount):
+    assert amount_is_expressible(amount)
+
+
+@pytest.mark.parametrize("amount", ["abc", 1.5, True, None, Decimal("NaN")])
+def test_non_amounts_are_not_expressible(amount):
+    assert not amount_is_expressible(amount)
 
 
 @pytest.mark.parametrize("amount", [Decimal("-0.01"), Decimal("-15"), "-1", -1])
 def test_negative_amounts_are_refused(amount):
     with pytest.raises(InvalidRequest, match="negative"):
-        to_minor_units(amount, "EUR")
+        to_wire_amount(amount, "EUR")
 
 
-def test_too_large_amounts_are_refused():
+@pytest.mark.parametrize("amount, currency", [(Decimal("10000000000000"), "EUR"), (Decimal("10000000000000"), "JPY")])
+def test_too_large_amounts_are_refused(amount, currency):
     with pytest.raises(InvalidRequest, match="too large"):
-        to_minor_units(Decimal("10000000000000"), "EUR")  # 10**15 minor units
+        to_wire_amount(amount, currency)  # 10**15 on the wire
 
 
 @pytest.mark.parametrize("amount", ["abc", "", "1,95", "NaN", "Infinity", Decimal("NaN"), True, None])
 def test_non_amounts_are_refused(amount):
     with pytest.raises(InvalidRequest):
-        to_minor_units(amount, "EUR")
+        to_wire_amount(amount, "EUR")
 
 
 def test_unknown_currency_is_refused_for_amounts():
     with pytest.raises(InvalidRequest, match="unknown currency"):
-        to_minor_units(Decimal("1.00"), "ZZZ")
+        to_wire_amount(Decimal("1.00"), "ZZZ")
 
 
 def test_to_decimal_keeps_decimal_and_refuses_float():
@@ -96,25 +115,25 @@ def test_to_decimal_keeps_decimal_and_refuses_float():
         to_decimal(2.5)
 
 
-@pytest.mark.parametrize("minor, currency, amount", [
-    (1999, "EUR", Decimal("19.99")), (1500, "JPY", Decimal("1500")), (1234, "KWD", Decimal("1.234")),
-    (0, "EUR", Decimal("0")),
+@pytest.mark.parametrize("wire, amount", [
+    (1999, Decimal("19.99")), (150000, Decimal("1500")), (123, Decimal("1.23")), (0, Decimal("0")),
 ])
-def test_from_minor_units(minor, currency, amount):
-    assert from_minor_units(minor, currency) == amount
+def test_from_wire_amount(wire, amount):
+    assert from_wire_amount(wire) == amount
 
 
-@given(minor=st.integers(min_value=0, max_value=10 ** 15 - 1), currency=st.sampled_from(["EUR", "JPY", "KWD"]))
-def test_round_trip(minor, currency):
-    amount = from_minor_units(minor, currency)
-    assert to_minor_units(amount, currency) == minor
-    assert parse_major_amount(format_major_amount(minor, currency), currency) == amount
+@given(wire=st.integers(min_value=0, max_value=10 ** 15 - 1), currency=st.sampled_from(["EUR", "JPY", "KWD"]))
+def test_round_trip(wire, currency):
+    amount = from_wire_amount(wire)
+    assert to_wire_amount(amount, currency) == wire
+    assert parse_major_amount(format_plain_amount(wire), currency) == amount
 
 
 @pytest.mark.parametrize("text, currency, amount", [
     ("25", "EUR", Decimal("25")), ("1.95", "EUR", Decimal("1.95")), ("15", None, Decimal("15")),
     ("1111.11", "EUR", Decimal("1111.11")), ("1.5", "EUR", Decimal("1.5")), ("1500", "JPY", Decimal("1500")),
-    ("1.234", "KWD", Decimal("1.234")), (" 25 ", "EUR", Decimal("25")), ("0", "EUR", Decimal("0")),
+    ("12.5", "JPY", Decimal("12.5")), ("1.23", "KWD", Decimal("1.23")), (" 25 ", "EUR", Decimal("25")),
+    ("0", "EUR", Decimal("0")), ("1.230", "KWD", Decimal("1.23")),
 ])
 def test_parse_major_amount(text, currency, amount):
     result = parse_major_amount(text, currency)
@@ -128,9 +147,10 @@ def test_parse_major_amount_refuses_malformed(text):
         parse_major_amount(text, "EUR")
 
 
-@pytest.mark.parametrize("text, currency", [("1.955", "EUR"), ("1.5", "JPY"), ("1.2345", "KWD")])
-def test_parse_major_amount_refuses_more_decimals_than_the_currency(text, currency):
-    with pytest.raises(ProtocolError, match="more decimals"):
+@pytest.mark.parametrize("text, currency", [("1.955", "EUR"), ("1.234", "KWD"), ("1500.005", None),
+                                            ("1.2345", "JPY")])
+def test_parse_major_amount_refuses_more_than_two_decimals(text, currency):
+    with pytest.raises(ProtocolError, match="more than 2 decimals"):
         parse_major_amount(text, currency)
 
 
@@ -139,9 +159,9 @@ def test_parse_major_amount_unknown_currency_is_a_protocol_error():
         parse_major_amount("25", "ZZZ")
 
 
-@pytest.mark.parametrize("minor, currency, text", [
-    (1500, "EUR", "15"), (195, "EUR", "1.95"), (150, "EUR", "1.5"), (1, "EUR", "0.01"), (0, "EUR", "0"),
-    (1000, "EUR", "10"), (1500, "JPY", "1500"), (1230, "KWD", "1.23"), (111111, "EUR", "1111.11"),
+@pytest.mark.parametrize("wire, text", [
+    (1500, "15"), (195, "1.95"), (150, "1.5"), (1, "0.01"), (0, "0"), (1000, "10"), (150000, "1500"),
+    (123, "1.23"), (111111, "1111.11"),
 ])
-def test_format_major_amount(minor, currency, text):
-    assert format_major_amount(minor, currency) == text
+def test_format_plain_amount(wire, text):
+    assert format_plain_amount(wire) == text

@@ -163,6 +163,8 @@ def test_demo_runs():
     assert ("     the same feedback with amount=1 is refused: SHASIGN does not match (SHA1, SHA-OUT over "
             "ACCEPTANCE, AMOUNT, BRAND") in out
     assert PASSPHRASE not in out
+    assert ("AMOUNT is the amount x 100 in every currency: 1500 JPY -> 150000, 12.50 EUR -> 1250, "
+            "1.23 KWD -> 123\n") in out
     # The round trip through the sandbox: each step's outcome, as the platform gives it.
     assert "-> paid, card XXXXXXXXXXXX1111 saved as ALIAS DEMO-" in out
     assert "authorisation only: STATUS 5 (Authorised) -> authorized" in out

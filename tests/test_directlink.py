@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ogone_core.account import Account
+from ogone_core.amounts import format_plain_amount
 from ogone_core.directlink import Card, DirectLinkClient, MaintenanceRequest, OrderRequest, ThreeDSecure
 from ogone_core.errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown,
                                ProtocolError, ServerError, UnreadableOutcome)
@@ -44,7 +45,8 @@ class Call:
 
 class RecordingTransport:
     """Records what the client posts; answers from a list (an exception in the list is raised), with the
-    ORDERID that was sent in place of the fixture's, as the platform echoes it (unless ``echo=False``)."""
+    ORDERID, the plain amount (AMOUNT / 100) and the currency that were sent in place of the fixture's, as the
+    platform echoes them (unless ``echo=False``)."""
 
     def __init__(self, *replies, echo=True):
         self.replies = list(replies) or [HttpResponse(200, fixture("approved_9.xml"), "text/xml")]
@@ -56,9 +58,15 @@ class RecordingTransport:
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if isinstance(reply, Exception):
             raise reply
-        order_id = dict(data).get("ORDERID")
-        if self.echo and order_id:
-            body = re.sub(rb'orderID="[^"]*"', b'orderID="' + order_id.encode() + b'"', reply.body)
+        sent = dict(data)
+        if self.echo:
+            body = reply.body
+            if sent.get("ORDERID"):
+                body = re.sub(rb'orderID="[^"]*"', b'orderID="' + sent["ORDERID"].encode() + b'"', body)
+            if sent.get("AMOUNT"):
+                plain = format_plain_amount(int(sent["AMOUNT"])).encode()
+                body = re.sub(rb'amount="[^"]+"', b'amount="' + plain + b'"', body)
+                body = re.sub(rb'currency="[^"]+"', b'currency="' + sent["CURRENCY"].encode() + b'"', body)
             reply = HttpResponse(reply.status_code, body, reply.content_type)
         return reply
 
@@ -104,7 +112,7 @@ def test_new_order_with_a_card_sends_exactly_these_parameters():
         ("ED", "1230"), ("CVC", "123")]
     assert_signed(call.data)
     assert (response.status, response.pay_id, response.amount) == (
-        Status.PAYMENT_REQUESTED, "3014726912", Decimal("125"))
+        Status.PAYMENT_REQUESTED, "3014726912", Decimal("15"))
 
 
 @pytest.mark.parametrize("algorithm", ["sha1", "sha256", "sha512"])
@@ -131,21 +139,54 @@ def test_new_order_operation(operation, code):
 
 
 @pytest.mark.parametrize("amount, currency, wire", [
-    (Decimal("1500"), "JPY", "1500"), (Decimal("15.00"), "EUR", "1500"), (Decimal("0.01"), "EUR", "1"),
-    (Decimal("1.234"), "KWD", "1234"), (Decimal("1.5"), "KWD", "1500"), (7, "EUR", "700"),
-    ("19.99", "EUR", "1999"),
+    (Decimal("1500"), "JPY", "150000"), (Decimal("15.00"), "EUR", "1500"), (Decimal("0.01"), "EUR", "1"),
+    (Decimal("1.23"), "KWD", "123"), (Decimal("1.230"), "KWD", "123"), (Decimal("1.5"), "KWD", "150"),
+    (7, "EUR", "700"), ("19.99", "EUR", "1999"), (Decimal("12.5"), "EUR", "1250"),
 ])
-def test_amount_in_minor_units_by_currency_exponent(amount, currency, wire):
+def test_amount_is_the_amount_times_100_in_every_currency(amount, currency, wire):
     dl, transport = client()
-    dl.new_order(OrderRequest("ORD-1", amount, currency, card=visa()))
+    response = dl.new_order(OrderRequest("ORD-1", amount, currency, card=visa()))
     sent = dict(transport.sent)
     assert (sent["AMOUNT"], sent["CURRENCY"]) == (wire, currency)
+    assert response.amount == Decimal(amount)
+
+
+@pytest.mark.parametrize("sent_amount, currency, answer", [
+    (Decimal("1500"), "JPY", b'amount="15"'),  # the ISO-exponent reading of AMOUNT=1500
+    (Decimal("1.5"), "KWD", b'amount="15"'),
+    (Decimal("12.5"), "EUR", b'amount="125"'),
+    (Decimal("12.5"), "EUR", b'amount="12.5" currency="USD"'),
+])
+def test_an_answer_about_another_amount_is_an_unknown_outcome(sent_amount, currency, answer):
+    body = b'<ncresponse orderID="ORD-7" PAYID="77" NCERROR="0" STATUS="9" ' + answer + (
+        b' currency="' + currency.encode() + b'"/>' if b"currency" not in answer else b"/>")
+    dl, _ = client(RecordingTransport(HttpResponse(200, body, "text/xml"), echo=False))
+    with pytest.raises(UnreadableOutcome, match="the answer says .* the request asked .*query") as caught:
+        dl.new_order(OrderRequest("ORD-7", sent_amount, currency, card=visa()))
+    assert caught.value.order_id == "ORD-7"
+
+
+def test_a_maintenance_answer_about_another_amount_is_an_unknown_outcome():
+    body = b'<ncresponse orderID="ORD-7" PAYID="77" PAYIDSUB="1" NCERROR="0" STATUS="91" amount="15" currency="JPY"/>'
+    dl, _ = client(RecordingTransport(HttpResponse(200, body, "text/xml"), echo=False))
+    with pytest.raises(UnreadableOutcome, match="the answer says 15 JPY, the request asked 1500 JPY") as caught:
+        dl.capture("77", Decimal("1500"), "JPY")
+    assert caught.value.pay_id == "77"
+
+
+def test_a_refusal_without_an_amount_is_an_answer():
+    body = (b'<ncresponse orderID="ORD-7" PAYID="0" NCERROR="50001111" NCERRORPLUS=" no card no" STATUS="0" '
+            b'amount="" currency="JPY"/>')
+    dl, _ = client(RecordingTransport(HttpResponse(200, body, "text/xml"), echo=False))
+    response = dl.new_order(OrderRequest("ORD-7", Decimal("1500"), "JPY", card=visa()))
+    assert (response.status, response.amount) == (Status.INVALID, None)
 
 
 @pytest.mark.parametrize("amount, currency, message", [
-    (Decimal("1500.5"), "JPY", "1500.5 JPY has more than 0 decimals"),
-    (Decimal("1.001"), "EUR", "1.001 EUR has more than 2 decimals"),
-    (Decimal("1.2345"), "KWD", "1.2345 KWD has more than 3 decimals"),
+    (Decimal("1500.001"), "JPY", "1500.001 JPY cannot be sent to Ogone: AMOUNT is the amount x 100, so an amount "
+                                 "has at most 2 decimals"),
+    (Decimal("1.001"), "EUR", "1.001 EUR cannot be sent to Ogone"),
+    (Decimal("1.235"), "KWD", "1.235 KWD cannot be sent to Ogone"),
     (Decimal("10"), "XXY", "unknown currency 'XXY'"),
     (Decimal("0"), "EUR", "the amount of an order must be positive"),
     (Decimal("-5"), "EUR", "the amount of an order must be positive"),
@@ -298,7 +339,7 @@ def test_maintenance_by_order_id_in_a_three_decimal_currency():
     dl.maintenance(MaintenanceRequest("RFS", order_id="ORD-1001", amount=Decimal("1.5"), currency="KWD"))
     call = transport.calls[0]
     assert call.data[:-1] == credentials() + [
-        ("ORDERID", "ORD-1001"), ("OPERATION", "RFS"), ("AMOUNT", "1500"), ("CURRENCY", "KWD")]
+        ("ORDERID", "ORD-1001"), ("OPERATION", "RFS"), ("AMOUNT", "150"), ("CURRENCY", "KWD")]
     assert call.reference == "ORD-1001"
     assert_signed(call.data)
 

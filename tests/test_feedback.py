@@ -207,8 +207,9 @@ def test_empty_order_id_or_status(missing):
 
 @pytest.mark.parametrize("amount, currency, expected", [("1.95", "EUR", Decimal("1.95")),
                                                          ("1500", "JPY", Decimal("1500")),
-                                                         ("1.234", "KWD", Decimal("1.234"))])
-def test_amount_is_a_decimal_in_major_units(amount, currency, expected):
+                                                         ("1.23", "KWD", Decimal("1.23")),
+                                                         ("12.5", "JPY", Decimal("12.5"))])
+def test_amount_is_the_plain_amount_in_every_currency(amount, currency, expected):
     pairs = [(n, {"amount": amount, "currency": currency}.get(n, v)) for n, v in ACCEPT_EXAMPLE]
     feedback = verify_feedback(signed(pairs), SHA_OUT)
     assert feedback.amount == expected

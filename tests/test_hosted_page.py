@@ -41,10 +41,10 @@ def test_official_example_request():
 
 
 @pytest.mark.parametrize("amount, currency, wire", [
-    (Decimal("19.99"), "EUR", "1999"), ("0.01", "EUR", "1"), (Decimal("1500"), "JPY", "1500"),
-    (Decimal("1.234"), "KWD", "1234"), (7, "EUR", "700"),
+    (Decimal("19.99"), "EUR", "1999"), ("0.01", "EUR", "1"), (Decimal("1500"), "JPY", "150000"),
+    (Decimal("1.23"), "KWD", "123"), (7, "EUR", "700"), (Decimal("12.5"), "EUR", "1250"),
 ])
-def test_amount_is_sent_in_minor_units(amount, currency, wire):
+def test_amount_is_the_amount_times_100_in_every_currency(amount, currency, wire):
     form = HostedPaymentRequest("A-1", amount, currency).render(account())
     assert form.as_dict()["AMOUNT"] == wire
     assert form.as_dict()["CURRENCY"] == currency
@@ -195,7 +195,8 @@ def test_non_positive_amounts_are_refused(amount):
         HostedPaymentRequest("A-1", amount, "EUR")
 
 
-@pytest.mark.parametrize("amount, currency", [(19.99, "EUR"), (Decimal("19.999"), "EUR"), (Decimal("1.5"), "JPY"),
+@pytest.mark.parametrize("amount, currency", [(19.99, "EUR"), (Decimal("19.999"), "EUR"),
+                                              (Decimal("1500.001"), "JPY"), (Decimal("1.235"), "KWD"),
                                               (Decimal("10"), "ZZZ")])
 def test_bad_amounts_and_currencies_are_refused(amount, currency):
     with pytest.raises(InvalidRequest):

@@ -152,7 +152,7 @@ def test_duplicate_order_carries_the_original_payid():
      "of the transaction within one working day. Please check the status later."),
     ("uncertain_92.xml", Status.PAYMENT_UNCERTAIN, dict(
         order_id="ORD-1006", pay_id="3014726917", ncstatus="2", ncerror="20002001",
-        ncerror_plus="Origin for the response of the bank can not be checked", amount=Decimal("1.234"),
+        ncerror_plus="Origin for the response of the bank can not be checked", amount=Decimal("1.23"),
         currency="KWD", payment_method="CreditCard", brand="VISA"),
      "The result of the transaction is not known yet (error 20002001)"),
 ])
@@ -274,9 +274,15 @@ def test_attribute_names_in_any_case():
     assert response.attribute("newattribute") == "kept"
 
 
-def test_amount_with_more_decimals_than_the_currency_is_refused():
-    with pytest.raises(ProtocolError, match="^amount 12.5 has more decimals than JPY allows$"):
-        parse_ncresponse(b'<ncresponse STATUS="9" amount="12.5" currency="JPY"/>', XML)
+def test_amount_is_the_plain_amount_in_every_currency():
+    # AMOUNT=1250 in JPY is 12.5 JPY: the answer carries it with its decimals, as in every currency.
+    response = parse_ncresponse(b'<ncresponse STATUS="9" amount="12.5" currency="JPY"/>', XML)
+    assert (response.amount, response.currency) == (Decimal("12.5"), "JPY")
+
+
+def test_amount_with_more_than_two_decimals_is_refused():
+    with pytest.raises(ProtocolError, match="^amount 1.234 has more than 2 decimals: the platform never sends that$"):
+        parse_ncresponse(b'<ncresponse STATUS="9" amount="1.234" currency="KWD"/>', XML)
 
 
 def test_malformed_amount_is_refused():

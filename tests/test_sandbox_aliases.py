@@ -10,7 +10,7 @@ import requests
 from ogone_core import (AliasGatewayRequest, AliasStatus, HostedPaymentRequest, OrderRequest, Status,
                         verify_alias_feedback, verify_feedback)
 from ogone_core.sandbox import start_server
-from ogone_core.sandbox.customer import create_alias, pay
+from ogone_core.sandbox.customer import CustomerError, create_alias, pay
 from sandbox_fixtures import admin, default_merchant, new_merchant, unique
 
 
@@ -135,3 +135,78 @@ def test_no_card_number_is_ever_stored(tmp_path):
         assert values and not [value for value in values if value in ("987", "4321")]
         assert {row[0] for row in db.execute("SELECT cardno FROM aliases")} == {
             "XXXXXXXXXXXX0002", "XXXXXXXXXXXX9999", "XXXXXXXXXXX1111"}
+
+
+def _aliases(server, pspid):
+    return {a["alias"] for a in admin(server, "GET", "aliases", params={"pspid": pspid})["aliases"]}
+
+
+def test_customer_who_ticks_the_checkbox_keeps_the_card(sandbox):
+    merchant = new_merchant(sandbox, alias_checkbox=True)
+    alias = unique("CB")
+    request = HostedPaymentRequest(unique("O"), Decimal("5"), "EUR", alias=alias,
+                                   alias_usage="Keep my card for the next invoices",
+                                   accept_url="http://shop.example/ok")
+    form = request.render(merchant.account())
+    page = requests.post(form.action, data=list(form.fields), timeout=30).text
+    # ALIASUSAGE labels the checkbox, which starts unticked: keeping the card is the customer's choice.
+    assert ('<input type="checkbox" id="STOREALIAS" name="STOREALIAS" value="Y"> '
+            'Keep my card for the next invoices</label>') in page
+    result = pay(form.action, form.fields, "5555555555554444", save_card=True)
+    feedback = verify_feedback(result.pairs, merchant.settings["sha_out"], "sha512")
+    assert feedback.status is Status.PAYMENT_REQUESTED and feedback.alias == alias
+    assert alias in _aliases(sandbox, merchant.pspid)
+    charge = merchant.client().new_order(OrderRequest(unique("O"), Decimal("7"), "EUR", alias=alias, eci="9"))
+    assert charge.status is Status.PAYMENT_REQUESTED
+
+
+@pytest.mark.parametrize("card", ["4111111111111111", "4000000000000002"])
+def test_customer_who_leaves_the_checkbox_keeps_no_card(sandbox, card):
+    merchant = new_merchant(sandbox, alias_checkbox=True)
+    alias = unique("CB")
+    request = HostedPaymentRequest(unique("O"), Decimal("5"), "EUR", alias=alias, accept_url="http://shop.example/ok")
+    form = request.render(merchant.account())
+    # 4000000000000002 asks for 3-D Secure: the choice made on the card page holds after the challenge.
+    result = pay(form.action, form.fields, card)
+    assert result.status == 9
+    assert result.params["ALIAS"] == ""
+    feedback = verify_feedback(result.pairs, merchant.settings["sha_out"], "sha512")
+    assert feedback.status is Status.PAYMENT_REQUESTED and feedback.alias == ""
+    assert alias not in _aliases(sandbox, merchant.pspid)
+    transaction, = admin(sandbox, "GET", "transactions", params={"orderid": request.order_id})["transactions"]
+    assert transaction["alias"] == ""
+    charge = merchant.client().new_order(OrderRequest(unique("O"), Decimal("7"), "EUR", alias=alias, eci="9"))
+    assert charge.status is not Status.PAYMENT_REQUESTED and charge.ncerror == "50001111"
+
+
+def test_checkbox_ticked_through_3d_secure_keeps_the_card(sandbox):
+    merchant = new_merchant(sandbox, alias_checkbox=True)
+    alias = unique("CB")
+    request = HostedPaymentRequest(unique("O"), Decimal("5"), "EUR", alias=alias, accept_url="http://shop.example/ok")
+    form = request.render(merchant.account())
+    result = pay(form.action, form.fields, "4000000000000002", save_card=True)
+    assert result.status == 9 and result.params["ALIAS"] == alias
+    assert alias in _aliases(sandbox, merchant.pspid)
+
+
+def test_no_checkbox_without_the_setting_or_without_alias(sandbox):
+    merchant = new_merchant(sandbox)
+    alias = unique("CB")
+    request = HostedPaymentRequest(unique("O"), Decimal("5"), "EUR", alias=alias, accept_url="http://shop.example/ok")
+    form = request.render(merchant.account())
+    assert "STOREALIAS" not in requests.post(form.action, data=list(form.fields), timeout=30).text
+    with pytest.raises(CustomerError, match="^the payment page offers no checkbox to save the card$"):
+        pay(form.action, form.fields, "4111111111111111", save_card=True)
+    # The merchant decides alone, as before: the card is kept.
+    assert pay(form.action, form.fields, "4111111111111111").params["ALIAS"] == alias
+    assert alias in _aliases(sandbox, merchant.pspid)
+    merchant.update(alias_checkbox=True)
+    plain = HostedPaymentRequest(unique("O"), Decimal("5"), "EUR", accept_url="http://shop.example/ok")
+    form = plain.render(merchant.account())
+    assert "STOREALIAS" not in requests.post(form.action, data=list(form.fields), timeout=30).text
+
+
+def test_alias_checkbox_setting_is_checked(sandbox):
+    response = requests.post(f"{sandbox.url}/admin/api/merchants",
+                             json={"pspid": unique("M"), "sha_in": "x" * 20, "alias_checkbox": "yes"}, timeout=10)
+    assert response.status_code == 400 and "alias_checkbox is true or false" in response.text

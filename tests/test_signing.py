@@ -352,3 +352,67 @@ def test_nothing_to_sign_is_refused_because_its_digest_is_public():
 def test_non_ascii_names_never_fold_into_signed_names():
     # "ſ" (long s) upper-cases to "S": without the ASCII rule "ſtatus" would be signed as STATUS.
     assert signed_pairs({"ſtatus": "9", "orderID": "12"}, "out") == [("ORDERID", "12")]
+
+
+def _items(count, *families):
+    return [(f"{family}{index}", f"{family.lower()}-{index}") for index in range(1, count + 1) for family in families]
+
+
+def test_line_items_are_signed_in_logical_order_of_their_index():
+    # Guide 10.5: from 10 line items on, ITEMNAME9 comes before ITEMNAME10 (not ITEMNAME10 before ITEMNAME2).
+    params = [("ORDERID", "A1")] + _items(12, "ITEMNAME", "ITEMPRICE", "ITEMQUANT", "ITEMID")
+    names = [name for name, _ in signed_pairs(params)]
+    expected = ([f"ITEMID{i}" for i in range(1, 13)] + [f"ITEMNAME{i}" for i in range(1, 13)]
+                + [f"ITEMPRICE{i}" for i in range(1, 13)] + [f"ITEMQUANT{i}" for i in range(1, 13)] + ["ORDERID"])
+    assert names == expected
+    assert canonical_string(params, "#").startswith("ITEMID1=itemid-1#ITEMID2=itemid-2#")
+    assert "ITEMNAME9=itemname-9#ITEMNAME10=itemname-10#ITEMNAME11=itemname-11#ITEMNAME12=itemname-12#" \
+        "ITEMPRICE1=" in canonical_string(params, "#")
+
+
+def test_travel_fields_are_signed_in_logical_order_of_their_index():
+    params = _items(11, "AIFLNUM", "AIFLDATE") + [("AIAIRNAME", "Air"), ("AMOUNT", "100")]
+    names = [name for name, _ in signed_pairs(params)]
+    assert names == (["AIAIRNAME"] + [f"AIFLDATE{i}" for i in range(1, 12)] + [f"AIFLNUM{i}" for i in range(1, 12)]
+                     + ["AMOUNT"])
+
+
+def test_families_the_guide_does_not_order_logically_keep_alphabetical_order():
+    params = _items(10, "AMOUNT", "EXECUTIONDATE")
+    names = [name for name, _ in signed_pairs(params)]
+    assert names[:3] == ["AMOUNT1", "AMOUNT10", "AMOUNT2"]
+    assert names[10:13] == ["EXECUTIONDATE1", "EXECUTIONDATE10", "EXECUTIONDATE2"]
+
+
+def test_logical_order_keeps_the_place_of_a_family_among_other_names():
+    # ITEMQUANT* before ITEMQUANTORIG*, ITEM_COUNT (underscore first) before every ITEM* family,
+    # ITEMVAT* before ITEMVATCODE*, as in alphabetical order.
+    params = (_items(10, "ITEMQUANTORIG", "ITEMQUANT", "ITEMVATCODE", "ITEMVAT")
+              + [("ITEM_COUNT", "10"), ("ITEMNAME2", "x"), ("MAXITEMQUANT10", "3"), ("MAXITEMQUANT9", "2")])
+    names = [name for name, _ in signed_pairs(params)]
+    assert names == (["ITEM_COUNT", "ITEMNAME2"] + [f"ITEMQUANT{i}" for i in range(1, 11)]
+                     + [f"ITEMQUANTORIG{i}" for i in range(1, 11)] + [f"ITEMVAT{i}" for i in range(1, 11)]
+                     + [f"ITEMVATCODE{i}" for i in range(1, 11)] + ["MAXITEMQUANT9", "MAXITEMQUANT10"])
+
+
+def test_an_index_written_with_a_leading_zero_is_another_name():
+    names = [name for name, _ in signed_pairs([("ITEMNAME1", "a"), ("ITEMNAME01", "b"), ("ITEMNAME10", "c"),
+                                               ("ITEMNAME2", "d")])]
+    assert names == ["ITEMNAME01", "ITEMNAME1", "ITEMNAME2", "ITEMNAME10"]
+
+
+def test_a_huge_index_is_ordered_without_converting_it_to_a_number():
+    huge = "ITEMNAME" + "9" * 10000
+    names = [name for name, _ in signed_pairs([(huge, "a"), ("ITEMNAME10", "b"), ("ITEMNAME" + "1" * 9999, "c")])]
+    assert names == ["ITEMNAME10", "ITEMNAME" + "1" * 9999, huge]
+
+
+def test_logically_ordered_families_are_sha_in_families_that_no_plain_name_extends_with_a_digit():
+    # The sort key puts a member where its first digit stands: that is right only if no plain listed name is
+    # the stem followed by a digit and more.
+    from ogone_core.parameters import logically_ordered_families, parameter_list
+    sha_in = parameter_list("in")
+    assert logically_ordered_families() <= sha_in.families
+    assert {"ITEMNAME", "ITEMPRICE", "AIFLNUM", "MAXITEMQUANT", "TAXINCLUDED"} <= logically_ordered_families()
+    for stem in logically_ordered_families():
+        assert not [name for name in sha_in.names if name.startswith(stem) and name[len(stem):][:1].isdigit()]

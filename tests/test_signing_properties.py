@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ogone_core.errors import InvalidRequest
-from ogone_core.signing import canonical_string, compute_shasign
+from ogone_core.signing import canonical_string, compute_shasign, signed_pairs
 
 
 def _official(filename):
@@ -131,3 +131,29 @@ def test_canonical_string_is_name_value_passphrase_per_pair(params, passphrase):
     for name, value in params.items():
         assert f"{name.upper()}={value}{passphrase}" in string
     assert len(string) == sum(len(n) + 1 + len(v) + len(passphrase) for n, v in params.items())
+
+
+LOGICAL = _official("logical_order.txt")[1]
+NUMBERED_NAMES = st.builds(lambda family, index: f"{family}{index}", st.sampled_from(IN_FAMILIES),
+                           st.integers(min_value=1, max_value=120))
+
+
+def _oracle_key(upper):
+    """Independent of the library: ``_`` before everything, then digits, then letters; a member of a logically
+    ordered family by stem, then by the number of its index."""
+    def text_key(text):
+        return [(0, c) if c == "_" else (1, c) for c in text]
+    for stem in sorted(LOGICAL, key=len, reverse=True):
+        match = re.fullmatch(re.escape(stem) + "([0-9]+)", upper)
+        if match:
+            return text_key(stem + "0") + [(2, int(match.group(1)), match.group(1))]
+    return text_key(upper)
+
+
+@settings(max_examples=200)
+@given(names=st.lists(st.one_of(SIGNED_NAMES, NUMBERED_NAMES), min_size=1, max_size=30,
+                      unique_by=lambda name: name.upper()))
+def test_signing_order_matches_an_independent_oracle(names):
+    params = [(name, "v") for name in names]
+    expected = sorted((name.upper() for name in names), key=_oracle_key)
+    assert [name for name, _ in signed_pairs(params)] == expected

@@ -19,9 +19,15 @@ PASSPHRASE_LENGTH = (16, 32)
 ORDER_ID_PREFIX = re.compile(r'^[A-Za-z0-9_-]{1,16}$')
 # The database name is the default prefix, so ORDERIDs of two databases sharing a PSPID differ.
 _NOT_ORDER_ID_CHARS = re.compile(r'[^A-Za-z0-9_-]')
-SECRET_FIELDS = {'sha_in', 'sha_out', 'api_password'}
+# trytond's RPC logging redacts the values of field names containing
+# "password", "token" or "secret": every secret field name carries one.
+SECRET_FIELDS = {'sha_in_secret', 'sha_out_secret', 'api_password'}
 # Changing any of these breaks the signatures of payments already on their way.
-KEY_FIELDS = {'pspid', 'sha_in', 'sha_out', 'hash_algorithm', 'environment', 'base_url'}
+KEY_FIELDS = {
+    'pspid', 'sha_in_secret', 'sha_out_secret', 'hash_algorithm', 'charset',
+    'environment', 'base_url'}
+# The names before they carried "secret", for the migration
+RENAMED_FIELDS = [('sha_in', 'sha_in_secret'), ('sha_out', 'sha_out_secret')]
 
 
 class Account(ModelSQL, ModelView):
@@ -38,11 +44,11 @@ class Account(ModelSQL, ModelView):
     api_password = fields.Char(
         "API Password", strip=False,
         help="The password of the API user.")
-    sha_in = fields.Char(
+    sha_in_secret = fields.Char(
         "SHA-IN Passphrase", required=True, strip=False,
         help="Technical information > Data and origin verification > "
         "Checks for e-Commerce & Alias Gateway.")
-    sha_out = fields.Char(
+    sha_out_secret = fields.Char(
         "SHA-OUT Passphrase", required=True, strip=False,
         help="Technical information > Transaction feedback > "
         "All transaction submission modes.")
@@ -52,6 +58,13 @@ class Account(ModelSQL, ModelView):
             ('sha512', "SHA-512"),
             ], "Hash Algorithm", required=True, sort=False,
         help="Technical information > Global security parameters.")
+    charset = fields.Selection([
+            ('utf-8', "UTF-8"),
+            ('iso-8859-1', "ISO-8859-1"),
+            ], "Character Encoding", required=True, sort=False,
+        help="UTF-8 uses Ogone's \"_utf8\" pages; ISO-8859-1 the older "
+        "pages, which some accounts are set up with. The passphrases "
+        "sign in this encoding.")
     environment = fields.Selection([
             ('test', "Test"),
             ('production', "Production"),
@@ -85,8 +98,20 @@ class Account(ModelSQL, ModelView):
         'on_change_with_shared_return_url')
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        for old, new in RENAMED_FIELDS:
+            if table_h.column_exist(old) and not table_h.column_exist(new):
+                table_h.column_rename(old, new)
+        super().__register__(module)
+
+    @classmethod
     def default_hash_algorithm(cls):
         return 'sha512'
+
+    @classmethod
+    def default_charset(cls):
+        return 'utf-8'
 
     @classmethod
     def default_environment(cls):
@@ -126,12 +151,13 @@ class Account(ModelSQL, ModelView):
             }[self.environment]
         return CoreAccount(
             pspid=self.pspid,
-            sha_in=self.sha_in,
-            sha_out=self.sha_out,
+            sha_in=self.sha_in_secret,
+            sha_out=self.sha_out_secret,
             api_user_id=self.api_user_id or '',
             api_password=self.api_password or '',
             algorithm=self.hash_algorithm,
-            environment=environment)
+            environment=environment,
+            charset=self.charset)
 
     @classmethod
     def validate_fields(cls, accounts, field_names):
@@ -142,11 +168,12 @@ class Account(ModelSQL, ModelView):
 
     @classmethod
     def check_passphrases(cls, accounts, field_names=None):
-        if field_names and not (field_names & {'sha_in', 'sha_out'}):
+        passphrases = ['sha_in_secret', 'sha_out_secret']
+        if field_names and not (field_names & set(passphrases)):
             return
         low, high = PASSPHRASE_LENGTH
         for account in accounts:
-            for field in ['sha_in', 'sha_out']:
+            for field in passphrases:
                 value = getattr(account, field) or ''
                 if not (low <= len(value) <= high):
                     raise ValidationError(gettext(
@@ -154,7 +181,7 @@ class Account(ModelSQL, ModelView):
                             passphrase=cls.__names__(field)['field'],
                             account=account.rec_name,
                             low=low, high=high))
-            if account.sha_in == account.sha_out:
+            if account.sha_in_secret == account.sha_out_secret:
                 raise ValidationError(gettext(
                         'account_payment_ogone.msg_passphrases_different',
                         account=account.rec_name))

@@ -98,11 +98,11 @@ def save_card_at_ogone(sandbox, account, party, card_number: str):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
-    core = Account(pspid=account.pspid, sha_in=account.sha_in, sha_out=account.sha_out,
+    core = Account(pspid=account.pspid, sha_in=account.sha_in_secret, sha_out=account.sha_out_secret,
                    environment=sandbox.test_base_url)
     form = AliasGatewayRequest(accept_url="http://127.0.0.1:9/accept", exception_url="http://127.0.0.1:9/exception",
                                alias=f"CARD-{party.id}").render(core)
-    saved = verify_alias_feedback(list(create_alias(form.action, form.fields, card_number).pairs), account.sha_out)
+    saved = verify_alias_feedback(list(create_alias(form.action, form.fields, card_number).pairs), account.sha_out_secret)
     with Transaction().start(DATABASE, 0) as transaction:
         Alias = Pool(DATABASE).get("account.payment.ogone.alias")
         alias, = Alias.create([{"party": party.id, "account": account.id, "alias": saved.alias, "brand": saved.brand,
@@ -228,8 +228,8 @@ def main(argv: list[str] | None = None) -> None:
 
     Account = Model.get("account.payment.ogone.account")
     account = Account(name="Sandbox", pspid=DEFAULT_MERCHANT.pspid, api_user_id=DEFAULT_MERCHANT.api_user,
-                      api_password=DEFAULT_MERCHANT.api_password, sha_in=DEFAULT_MERCHANT.sha_in,
-                      sha_out=DEFAULT_MERCHANT.sha_out, hash_algorithm="sha512", environment="custom",
+                      api_password=DEFAULT_MERCHANT.api_password, sha_in_secret=DEFAULT_MERCHANT.sha_in,
+                      sha_out_secret=DEFAULT_MERCHANT.sha_out, hash_algorithm="sha512", environment="custom",
                       base_url=sandbox.test_base_url)
     account.save()
     print(f"   Ogone account for PSPID {account.pspid}; its return URL for the back office:\n"

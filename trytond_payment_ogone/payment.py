@@ -5,11 +5,11 @@ import secrets
 import uuid
 
 from ogone_core import Category, HostedPaymentRequest, Operation, Status
-from ogone_core import UnknownStatus
+from ogone_core import UnknownStatus, amount_is_expressible, is_currency_code
 from ogone_core.ncerror import describe as describe_ncerror
-from sql import Null
+from sql import For, Null
 
-from trytond import backend
+from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -48,6 +48,12 @@ OGONE_LANGUAGES = {
     'nl': 'nl_NL', 'pl': 'pl_PL', 'pt': 'pt_PT', 'ru': 'ru_RU',
     'sl': 'sl_SI', 'tr': 'tr_TR', 'zh': 'zh_CN',
     }
+
+
+def lock_timeout():
+    "Seconds a request waits for the lock of a payment another one holds"
+    return max(1, config.getint(
+            'account_payment_ogone', 'lock_timeout', default=10))
 
 
 def status_rank(status):
@@ -238,6 +244,7 @@ class Payment(metaclass=PoolMeta):
     def validate_fields(cls, payments, field_names):
         super().validate_fields(payments, field_names)
         cls.check_ogone_journal(payments, field_names)
+        cls.check_ogone_amount(payments, field_names)
 
     @classmethod
     def check_ogone_journal(cls, payments, field_names=None):
@@ -250,6 +257,28 @@ class Payment(metaclass=PoolMeta):
                     gettext('account_payment_ogone.msg_ogone_receivable',
                         journal=payment.journal.rec_name,
                         payment=payment.rec_name))
+
+    @classmethod
+    def check_ogone_amount(cls, payments, field_names=None):
+        "Refuse an amount Ogone cannot carry before anything is sent"
+        if field_names and not (
+                field_names & {'amount', 'currency', 'journal'}):
+            return
+        for payment in payments:
+            if (payment.journal.process_method == 'ogone'
+                    and not amount_is_expressible(payment.amount)):
+                raise PaymentValidationError(
+                    gettext('account_payment_ogone.msg_ogone_amount_decimals',
+                        amount=payment.amount,
+                        currency=payment.currency.code,
+                        journal=payment.journal.rec_name,
+                        payment=payment.rec_name))
+
+    @property
+    def ogone_sendable(self):
+        "Whether Ogone can carry the amount and currency of the payment"
+        return (amount_is_expressible(self.amount)
+            and is_currency_code(self.currency.code))
 
     @classmethod
     def check_modification(cls, mode, payments, values=None, external=False):
@@ -347,20 +376,45 @@ class Payment(metaclass=PoolMeta):
     def ogone_lock(cls, payments):
         """Lock the payments so that concurrent requests apply one at a time
 
-        The first call restarts the transaction: what runs before it must not
-        write anything.
+        It waits for a request holding one of them to finish, up to
+        [account_payment_ogone] lock_timeout seconds, and then raises a
+        DatabaseOperationalError, which trytond retries. When a payment
+        changed since the transaction began, the transaction is restarted
+        from the beginning: what runs before must have no effect outside
+        the database.
         """
         transaction = Transaction()
-        cls.lock(payments)
+        ids = sorted({p.id for p in payments})
+        if not ids:
+            return
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        if backend.name == 'postgresql':
+            # trytond's own lock does not wait (NOWAIT): under a burst of
+            # duplicate feedback most requests would fail. In this
+            # REPEATABLE READ transaction, a payment updated by the request
+            # waited for raises a serialization failure, so what follows
+            # always reads the payments as last committed.
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            previous, = cursor.fetchone()
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                (f'{lock_timeout() * 1000:d}ms',))
+            # In the order of their ids, so two requests never deadlock
+            cursor.execute(*table.select(
+                    table.id, where=table.id.in_(ids), order_by=table.id,
+                    for_=For('UPDATE')))
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)", (previous,))
+        else:
+            cls.lock(payments)
         if backend.name == 'sqlite':
             # SQLite has no row lock and reads outside of a write
             # transaction: writing first takes its database lock, and the
             # reads that follow see what the previous request committed.
-            table = cls.__table__()
-            cursor = transaction.connection.cursor()
             cursor.execute(*table.update(
                     [table.id], [table.id],
-                    where=table.id.in_([p.id for p in payments])))
+                    where=table.id.in_(ids)))
             for cache in transaction.cache.values():
                 cache.clear()
 
@@ -423,27 +477,34 @@ class Payment(metaclass=PoolMeta):
             alias_usage = gettext(
                 'account_payment_ogone.msg_alias_usage',
                 company=Company(self.company.id).rec_name)
+        charset = journal.ogone_account.charset
+
+        def text(value):
+            # The plain pages cannot carry what ISO-8859-1 has no letter for
+            return value.encode(charset, 'replace').decode(charset)
         return HostedPaymentRequest(
             order_id=order.name,
             amount=self.amount,
             currency=self.currency.code,
             language=language,
             operation=operation,
-            customer_name=party.name or '',
-            email=getattr(party, 'email', '') or '',
-            owner_address=(address.street or '').replace('\n', ' ')[:35]
+            customer_name=text(party.name or ''),
+            email=text(getattr(party, 'email', '') or ''),
+            owner_address=text(
+                (address.street or '').replace('\n', ' ')[:35])
             if address else '',
-            owner_zip=(address.postal_code or '')[:10] if address else '',
-            owner_town=(address.city or '')[:25] if address else '',
+            owner_zip=text((address.postal_code or '')[:10])
+            if address else '',
+            owner_town=text((address.city or '')[:25]) if address else '',
             owner_country=(address.country.code
                 if address and address.country else ''),
-            description=(self.reference or self.number or '')[:100],
+            description=text((self.reference or self.number or '')[:100]),
             accept_url=return_url,
             decline_url=return_url,
             exception_url=return_url,
             cancel_url=return_url,
             alias=alias or '',
-            alias_usage=alias_usage[:255],
+            alias_usage=text(alias_usage[:255]),
             # The server-to-server URL may hold <PARAMVAR> where the database
             # goes, for PSPIDs shared by several databases.
             paramvar=Transaction().database.name)
@@ -534,25 +595,12 @@ class Payment(metaclass=PoolMeta):
         return True
 
     def _ogone_save_alias(self, feedback, order):
-        pool = Pool()
-        Alias = pool.get('account.payment.ogone.alias')
-        aliases = Alias.search([
-                ('account', '=', order.account.id),
-                ('alias', '=', feedback.alias),
-                ('active', 'in', [True, False]),
-                ], limit=1)
-        if aliases:
-            alias, = aliases
-        else:
-            alias = Alias(account=order.account, alias=feedback.alias)
-        alias.party = self.party
-        alias.brand = feedback.brand or None
-        alias.card_number = feedback.card_number or None
-        # A DirectLink answer carries no expiry
-        alias.expiry = getattr(feedback, 'expiry', '') or None
-        alias.active = True
-        alias.save()
-        return alias
+        Alias = Pool().get('account.payment.ogone.alias')
+        return Alias.ogone_record(
+            self.party, order.account, feedback.alias, brand=feedback.brand,
+            card_number=feedback.card_number,
+            # A DirectLink answer carries no expiry
+            expiry=getattr(feedback, 'expiry', ''))
 
 
 class Order(ModelSQL, ModelView):

@@ -1,17 +1,40 @@
 """The checkout link and the return URL that Ogone's browser redirects and server-to-server feedback hit."""
 import html
 import logging
+import re
 from decimal import Decimal
+from functools import wraps
+from urllib.parse import parse_qsl
 
-from ogone_core import Category, OgoneError, verify_feedback
+from ogone_core import Category, OgoneError, validate_order_id
+from ogone_core import verify_feedback
+from werkzeug.exceptions import HTTPException
 
+from trytond import backend
 from trytond.i18n import gettext
+from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, abort, with_pool, with_transaction)
 from trytond.routing import Route, Router, Rule
 from trytond.transaction import Transaction
 
 logger = logging.getLogger(__name__)
+
+# What secrets.token_urlsafe gives; anything else is not worth a query
+CHECKOUT_TOKEN = re.compile(r'[A-Za-z0-9_-]{1,128}')
+# More is not a feedback from Ogone
+MAX_FEEDBACK_FIELDS = 500
+# The pages shown when the database cannot give their translation
+FALLBACK_PAGES = {
+    'msg_page_not_found': (
+        "Page not found",
+        "This payment link is not valid. "
+        "Please ask the sender for a new one."),
+    'msg_page_unavailable': (
+        "Please try again",
+        "This page cannot be shown right now. Please reload it in a "
+        "moment. A payment you have made is not lost."),
+    }
 
 RESULT_MESSAGES = {
     'paid': 'msg_result_paid',
@@ -30,11 +53,23 @@ def feedback_source(request):
     return 'server' if request.method == 'POST' else 'browser'
 
 
-def feedback_params(request):
-    "The received pairs, in order, from the form body or the query string"
+def feedback_params(request, charset='utf-8'):
+    """The received pairs, in order, from the form body or the query string
+
+    Decoded in the charset of the account's pages: the ISO-8859-1 pages
+    send "Müller" as M%FCller, which UTF-8 would read as "M\ufffdller".
+    Raise ValueError for more fields than a feedback has.
+    """
     if request.method == 'POST':
-        return list(request.form.items(multi=True))
-    return list(request.args.items(multi=True))
+        if request.mimetype != 'application/x-www-form-urlencoded':
+            return list(request.form.items(multi=True))
+        data = request.get_data(cache=True)
+    else:
+        data = request.query_string
+    return parse_qsl(
+        data.decode('latin-1'), keep_blank_values=True,
+        encoding=charset, errors='replace',
+        max_num_fields=MAX_FEEDBACK_FIELDS)
 
 
 def _page(title, text, status=HTTPStatus.OK):
@@ -65,6 +100,65 @@ def _refuse(request, status, reason, order_id=''):
     abort(response)
 
 
+def _page_language(request, database_name):
+    pool = Pool(database_name)
+    Lang = pool.get('ir.lang')
+    codes = [l.code for l in Lang.search([('translatable', '=', True)])]
+    return request.accept_languages.best_match(codes) or 'en'
+
+
+def _error_page(request, database_name, message, status):
+    title, text = FALLBACK_PAGES[message]
+    try:
+        if database_name not in Pool.database_list():
+            raise KeyError(database_name)
+        with Transaction().start(database_name, 0, readonly=True):
+            language = _page_language(request, database_name)
+            with Transaction().set_context(language=language):
+                title = gettext(f'account_payment_ogone.{message}_title')
+                text = gettext(f'account_payment_ogone.{message}')
+    except Exception:
+        # The database is what failed: the page is shown in English
+        logger.debug("Ogone error page not translated", exc_info=True)
+    return _page(title, text, status)
+
+
+def guarded(func):
+    """Only the module's own answers reach the client
+
+    A customer's browser gets a translated page, never werkzeug's page with a
+    database message; Ogone's server-to-server request gets a plain status,
+    which it retries later when it is not 2xx.
+    """
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        database_name = kwargs.get('database_name', '')
+        try:
+            return func(request, *args, **kwargs)
+        except HTTPException as exception:
+            if exception.response is not None:
+                raise
+            status = exception.code
+            message = ('msg_page_not_found' if status == HTTPStatus.NOT_FOUND
+                else 'msg_page_unavailable')
+        except backend.DatabaseOperationalError as error:
+            reason = (str(error).splitlines() or [type(error).__name__])[0]
+            logger.warning(
+                "Ogone %s: database busy, answered 503: %s",
+                func.__name__, reason)
+            status = HTTPStatus.SERVICE_UNAVAILABLE
+            message = 'msg_page_unavailable'
+        except Exception:
+            logger.exception("Ogone %s failed", func.__name__)
+            status = HTTPStatus.INTERNAL_SERVER_ERROR
+            message = 'msg_page_unavailable'
+        if feedback_source(request) == 'server':
+            return Response(
+                HTTPStatus(status).phrase, status, content_type='text/plain')
+        return _error_page(request, database_name, message, status)
+    return wrapper
+
+
 class Ogone(Router):
     __name__ = 'account_payment_ogone'
 
@@ -75,6 +169,7 @@ class Ogone(Router):
                 'checkout': Route(
                     Rule('checkout/<token>', methods={'GET'}),
                     decorators=[
+                        guarded,
                         with_pool,
                         with_transaction(
                             readonly=False,
@@ -83,6 +178,7 @@ class Ogone(Router):
                 'feedback': Route(
                     Rule('return', methods={'GET', 'POST'}),
                     decorators=[
+                        guarded,
                         with_pool,
                         with_transaction(
                             readonly=False,
@@ -94,7 +190,7 @@ class Ogone(Router):
     def checkout(cls, request, pool, token):
         Payment = pool.get('account.payment')
         Report = pool.get('account.payment.ogone.checkout', type='report')
-        if not token:
+        if not CHECKOUT_TOKEN.fullmatch(token or ''):
             abort(HTTPStatus.NOT_FOUND)
         payments = Payment.search([
                 ('ogone_checkout_id', '=', token),
@@ -110,6 +206,18 @@ class Ogone(Router):
                     gettext('account_payment_ogone.msg_checkout_closed_title'),
                     gettext('account_payment_ogone.msg_checkout_closed'),
                     HTTPStatus.GONE)
+            if not payment.ogone_sendable:
+                # Saved before the amount was checked, or in a currency
+                # Ogone does not know: nothing is created, nothing is sent.
+                logger.warning(
+                    "Ogone checkout refused for payment %s: %s %s cannot "
+                    "be sent to Ogone", payment.id, payment.amount,
+                    payment.currency.code)
+                return _page(
+                    gettext(
+                        'account_payment_ogone.msg_checkout_impossible_title'),
+                    gettext('account_payment_ogone.msg_checkout_impossible'),
+                    HTTPStatus.CONFLICT)
             Payment.ogone_lock([payment])
             payment = Payment(payment.id)
             save_card = request.args.get('save_card') in {'1', 'true', 'yes'}
@@ -123,6 +231,8 @@ class Ogone(Router):
                 'model': Payment.__name__,
                 'action': form.action,
                 'fields': list(form.fields),
+                # The browser posts in the charset the form is signed in
+                'charset': form.charset,
                 }
             ext, content, _, _ = Report.execute([payment.id], data)
         assert ext == 'html'
@@ -133,12 +243,20 @@ class Ogone(Router):
     def feedback(cls, request, pool):
         Order = pool.get('account.payment.ogone.order')
         Payment = pool.get('account.payment')
-        params = feedback_params(request)
         source = feedback_source(request)
+        try:
+            params = feedback_params(request)
+        except ValueError:
+            _refuse(request, HTTPStatus.BAD_REQUEST, "too many fields")
         order_ids = {v for k, v in params if k.upper() == 'ORDERID'}
         if len(order_ids) != 1:
             _refuse(request, HTTPStatus.BAD_REQUEST, "no single ORDERID")
         order_id, = order_ids
+        try:
+            validate_order_id(order_id)
+        except OgoneError:
+            # Not one of ours, and a NUL cannot even be looked up
+            _refuse(request, HTTPStatus.BAD_REQUEST, "invalid ORDERID")
         orders = Order.search([
                 ('name', '=', order_id),
                 ('payment.journal.process_method', '=', 'ogone'),
@@ -149,11 +267,11 @@ class Ogone(Router):
         # account's SHA-OUT passphrase signed the feedback.
         verified = None
         for order in orders:
-            account = order.account
+            account = order.account.ogone()
             try:
                 feedback = verify_feedback(
-                    params, account.sha_out, account.hash_algorithm,
-                    'utf-8')
+                    feedback_params(request, account.charset),
+                    account.sha_out, account.algorithm, account.encoding)
             except OgoneError as error:
                 reason = f"{error.__class__.__name__}: {error}"
                 continue

@@ -9,11 +9,11 @@ from typing import Any, Optional
 
 from werkzeug.wrappers import Request, Response
 
-from ..amounts import format_major_amount, from_minor_units
+from ..amounts import format_plain_amount
 from ..status import Status
 from .faults import FaultSettingsError
 from .merchants import MerchantSettingsError
-from .pages import Html, link, page, table
+from .pages import Html, display_amount, link, page, table
 from .service import Sandbox
 from .store import FeedbackJob, HistoryLine, StoredAlias, Transaction
 
@@ -36,8 +36,8 @@ def _describe(status: int) -> str:
 def transaction_json(tx: Transaction) -> dict[str, Any]:
     return {
         "payid": tx.payid, "pspid": tx.pspid, "orderid": tx.orderid, "source": tx.source, "env": tx.env,
-        "charset": tx.charset, "operation": tx.operation, "amount": format_major_amount(tx.amount, tx.currency),
-        "amount_minor": tx.amount, "currency": tx.currency, "status": tx.status,
+        "charset": tx.charset, "operation": tx.operation, "amount": format_plain_amount(tx.amount),
+        "amount_wire": tx.amount, "currency": tx.currency, "status": tx.status,
         "status_description": _describe(tx.status), "ncerror": tx.ncerror, "acceptance": tx.acceptance,
         "pm": tx.pm, "brand": tx.brand, "cardno": tx.cardno, "cn": tx.cn, "ed": tx.ed, "eci": tx.eci,
         "alias": tx.alias, "ip": tx.ip, "complus": tx.complus, "paramplus": tx.paramplus, "urls": dict(tx.urls),
@@ -48,7 +48,7 @@ def transaction_json(tx: Transaction) -> dict[str, Any]:
 def line_json(tx: Transaction, line: HistoryLine) -> dict[str, Any]:
     return {
         "payidsub": line.payidsub, "operation": line.operation,
-        "amount": format_major_amount(line.amount, tx.currency), "amount_minor": line.amount,
+        "amount": format_plain_amount(line.amount), "amount_wire": line.amount,
         "status": line.status, "status_description": _describe(line.status), "ncerror": line.ncerror,
         "created_at": line.created_at, "settle_at": line.settle_at, "settles_to": line.settle_status,
     }
@@ -183,7 +183,7 @@ def backoffice(sandbox: Sandbox, request: Request, path: str) -> Response:
         return page("error_page.html", "Not found", http_status=404, text="No such page", details=Html(""))
     pspid, orderid = request.args.get("pspid", ""), request.args.get("orderid", "")
     rows = [(link(f"/admin/transactions/{tx.payid}", str(tx.payid)), tx.pspid, tx.orderid, tx.source,
-             f"{from_minor_units(tx.amount, tx.currency)} {tx.currency}", f"{tx.status} {_describe(tx.status)}",
+             f"{display_amount(tx.amount)} {tx.currency}", f"{tx.status} {_describe(tx.status)}",
              tx.ncerror, tx.cardno, tx.alias) for tx in sandbox.store.list_transactions(pspid, orderid)]
     merchants = [(m.pspid, m.algorithm.value, m.api_user, m.feedback_url or "-", m.feedback_timing)
                  for m in sandbox.merchants()]
@@ -197,7 +197,7 @@ def _transaction_page(sandbox: Sandbox, tx: Transaction) -> Response:
     data = transaction_json(tx)
     summary = table([(name, value if not isinstance(value, dict) else json.dumps(value))
                      for name, value in data.items()], ("Field", "Value"))
-    history = table([(line.payidsub, line.operation, from_minor_units(line.amount, tx.currency),
+    history = table([(line.payidsub, line.operation, display_amount(line.amount),
                       f"{line.status} {_describe(line.status)}", line.ncerror,
                       "" if line.settle_status is None else f"settles to {line.settle_status}")
                      for line in sandbox.store.history(tx.payid)],

@@ -8,7 +8,7 @@ from typing import Optional
 
 from werkzeug.wrappers import Request
 
-from ..amounts import currency_exponent
+from ..amounts import is_currency_code
 from ..errors import InvalidRequest
 from ..signing import compute_shasign, signatures_match
 from . import ncerrors
@@ -81,7 +81,7 @@ def signature_problem(params: Params, signed: Sequence[tuple[str, str]], passphr
 @dataclass(frozen=True)
 class OrderFields:
     orderid: str
-    amount: int
+    amount: int  # AMOUNT as sent: the amount x 100, whatever the currency
     currency: str
     operation: str
 
@@ -103,9 +103,7 @@ def order_fields(params: Params, default_operation: str,
     if amount <= 0:
         return None, Problem(ncerrors.DATA_VALIDATION, " amount must be positive")
     currency = params.stripped("CURRENCY").upper()
-    try:
-        currency_exponent(currency)
-    except InvalidRequest:
+    if not is_currency_code(currency):
         return None, Problem.of(ncerrors.INVALID_CURRENCY)
     operation = params.stripped("OPERATION").upper() or default_operation
     if operation not in operations:

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import requests
 
+from .service import STORE_ALIAS_FIELD
+
 Fields = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 
 
@@ -59,6 +61,7 @@ class _Form:
     action: str
     method: str
     inputs: list[tuple[str, str]] = field(default_factory=list)
+    checkboxes: list[str] = field(default_factory=list)
 
 
 class _FormReader(HTMLParser):
@@ -78,6 +81,8 @@ class _FormReader(HTMLParser):
         elif tag == "input" and self.forms and values.get("name"):
             if values.get("type", "text") == "hidden":
                 self.forms[-1].inputs.append((values["name"], values.get("value", "")))
+            elif values.get("type") == "checkbox":
+                self.forms[-1].checkboxes.append(values["name"])
         elif tag == "ul" and "errors" in values.get("class", ""):
             self._in_error_item = True
         elif tag == "strong" and values.get("id") == "error-text":
@@ -162,8 +167,12 @@ def _answer_acs(session: requests.Session, response: requests.Response, three_ds
 
 def pay(form_action: str, form_fields: Fields, card_number: str, expiry: Optional[str] = None,
         cvc: str = "123", holder: str = "Test Customer", three_ds: str = "approve", cancel: bool = False,
-        session: Optional[requests.Session] = None) -> PaymentResult:
-    """Post the merchant's signed form, fill the card page (or press Cancel), answer 3-D Secure."""
+        save_card: bool = False, session: Optional[requests.Session] = None) -> PaymentResult:
+    """Post the merchant's signed form, fill the card page (or press Cancel), answer 3-D Secure.
+
+    ``save_card`` ticks the page's "save my card" checkbox, which the page shows when the merchant lets
+    customers decide (``alias_checkbox``); asking for it on a page without one is a ``CustomerError``.
+    """
     session = session or requests.Session()
     charset = _charset(form_action)
     response = _post(session, form_action, _pairs(form_fields), charset)
@@ -174,6 +183,10 @@ def pay(form_action: str, form_fields: Fields, card_number: str, expiry: Optiona
                             response.text)
     typed = [("CN", holder), ("CARDNO", card_number), ("ED", expiry or default_expiry()), ("CVC", cvc),
              ("action", "cancel" if cancel else "pay")]
+    if save_card:
+        if STORE_ALIAS_FIELD not in form.checkboxes:
+            raise CustomerError("the payment page offers no checkbox to save the card", response.text)
+        typed.append((STORE_ALIAS_FIELD, "Y"))
     answer = _post(session, urljoin(response.url, form.action), form.inputs + typed, "utf-8")
     return _answer_acs(session, answer, three_ds, charset)
 

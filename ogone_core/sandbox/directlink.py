@@ -13,7 +13,7 @@ from typing import Optional
 
 from werkzeug.wrappers import Response
 
-from ..amounts import format_major_amount
+from ..amounts import format_plain_amount
 from . import acquirer, ncerrors
 from .cards import Behaviour, CardInput, card_by_key, check_card_input
 from .checks import PageRequest, Problem, order_fields, production_refused, signature_problem
@@ -82,7 +82,7 @@ def _order_attributes(tx: Transaction, status: int, ncerror: str, plus: str = ""
     attributes += _status_fields(ncerror, status, plus)
     attributes += [("ACCEPTANCE", tx.acceptance), ("STATUS", str(status)), ("IPCTY", "99"), ("CCCTY", "99"),
                    ("ECI", tx.eci), ("CVCCheck", "NO"), ("AAVCheck", "NO"), ("VC", ""),
-                   ("amount", format_major_amount(tx.amount, tx.currency)), ("currency", tx.currency),
+                   ("amount", format_plain_amount(tx.amount)), ("currency", tx.currency),
                    ("PM", tx.pm), ("BRAND", tx.brand)]
     if tx.alias:
         attributes.append(("ALIAS", tx.alias))
@@ -233,7 +233,7 @@ def _line_attributes(tx: Transaction, line: HistoryLine) -> list[tuple[str, str]
     attributes = [("orderID", tx.orderid), ("PAYID", str(tx.payid)), ("PAYIDSUB", str(line.payidsub))]
     attributes += _status_fields(line.ncerror, line.status)
     attributes += [("ACCEPTANCE", line.acceptance or tx.acceptance), ("STATUS", str(line.status)),
-                   ("amount", format_major_amount(line.amount, tx.currency)), ("currency", tx.currency),
+                   ("amount", format_plain_amount(line.amount)), ("currency", tx.currency),
                    ("PM", tx.pm), ("BRAND", tx.brand)]
     return attributes
 
@@ -260,7 +260,7 @@ def query_direct(sandbox: Sandbox, request: PageRequest) -> Response:
     attributes = [("orderID", tx.orderid), ("PAYID", str(tx.payid)), ("PAYIDSUB", str(line.payidsub))]
     attributes += _status_fields(line.ncerror, line.status)
     attributes += [("ACCEPTANCE", tx.acceptance), ("STATUS", str(line.status)), ("ECI", tx.eci),
-                   ("amount", format_major_amount(amount, tx.currency)), ("currency", tx.currency),
+                   ("amount", format_plain_amount(amount)), ("currency", tx.currency),
                    ("PM", tx.pm), ("BRAND", tx.brand), ("CARDNO", tx.cardno), ("IP", tx.ip)]
     if tx.alias:
         attributes.append(("ALIAS", tx.alias))

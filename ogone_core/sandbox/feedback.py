@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 from urllib.parse import parse_qsl
 
-from ..amounts import format_major_amount
+from ..amounts import format_plain_amount
 from ..parameters import parameter_list
 from ..signing import compute_shasign
 from .clock import Clock
@@ -40,7 +40,7 @@ def _values(tx: Transaction, line: Optional[HistoryLine]) -> dict[str, str]:
     return {
         "ORDERID": tx.orderid,
         "CURRENCY": tx.currency,
-        "AMOUNT": format_major_amount(amount, tx.currency),
+        "AMOUNT": format_plain_amount(amount),
         "PM": tx.pm,
         "ACCEPTANCE": tx.acceptance,
         "STATUS": str(status),

@@ -13,15 +13,14 @@ from typing import Optional
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from ..amounts import from_minor_units
 from ..status import Status
 from . import acquirer, ncerrors
 from .cards import TEST_CARDS, Behaviour, CardInput, card_by_key, check_card_input
 from .checks import PageRequest, Problem, order_fields, production_refused, signature_problem
 from .clock import utc_date
-from .pages import Html, escape, hidden, messages, page, table
+from .pages import Html, display_amount, escape, hidden, messages, page, table
 from .merchants import Merchant
-from .service import Finished, OrderAlreadyProcessed, Sandbox
+from .service import STORE_ALIAS_FIELD, Finished, OrderAlreadyProcessed, Sandbox
 from .store import Transaction
 
 ECI_ECOMMERCE = "7"
@@ -73,18 +72,39 @@ def order_standard(sandbox: Sandbox, request: PageRequest) -> Response:
     return payment_page(sandbox, request, tx)
 
 
+DEFAULT_ALIAS_USAGE = "Save my card details for future payments to this merchant."
+
+
+def asks_alias(tx: Transaction) -> bool:
+    """Whether the payment would store the card behind an alias: the merchant named one, or let us name it."""
+    return bool(tx.request.get("ALIAS")) or tx.request.get("ALIASOPERATION", "").upper() == "BYPSP"
+
+
+def alias_choice(merchant: Optional[Merchant], tx: Transaction) -> Html:
+    if not (merchant and merchant.alias_checkbox and asks_alias(tx)):
+        return Html("")
+    checked = " checked" if tx.request.get(STORE_ALIAS_FIELD) == "Y" else ""
+    usage = tx.request.get("ALIASUSAGE") or DEFAULT_ALIAS_USAGE
+    return Html(f'<p class="alias-choice"><label><input type="checkbox" id="{STORE_ALIAS_FIELD}" '
+                f'name="{STORE_ALIAS_FIELD}" value="Y"{checked}> {escape(usage)}</label></p>')
+
+
 def payment_page(sandbox: Sandbox, request: PageRequest, tx: Transaction, errors: tuple[str, ...] = (),
                  status: int = 200) -> Response:
     stored = sandbox.store.alias(tx.pspid, tx.request.get("ALIAS", "")) if tx.request.get("ALIAS") else None
     description = tx.request.get("COM", "")
+    merchant = sandbox.merchant(tx.pspid)
+    choice = alias_choice(merchant, tx)
     return page(
         "payment_page.html", "Payment", http_status=status,
-        pspid=tx.pspid, orderid=tx.orderid, amount=from_minor_units(tx.amount, tx.currency),
+        pspid=tx.pspid, orderid=tx.orderid, amount=display_amount(tx.amount),
         currency=tx.currency,
         description=Html(f"<tr><th>Description</th><td>{escape(description)}</td></tr>")
         if description else Html(""),
+        # With the checkbox, ALIASUSAGE is its label.
         alias_usage=Html(f'<p class="alias-usage">{escape(tx.request.get("ALIASUSAGE", ""))}</p>')
-        if tx.request.get("ALIASUSAGE") else Html(""),
+        if tx.request.get("ALIASUSAGE") and not choice else Html(""),
+        alias_choice=choice,
         errors=messages(errors),
         action=f"order_agree{request.suffix}.asp",
         token=hidden("PAYMENT_TOKEN", tx.session or ""),
@@ -112,6 +132,10 @@ def order_agree(sandbox: Sandbox, request: PageRequest) -> Response:
     merchant = sandbox.merchant(tx.pspid)
     if params.stripped("action").lower() == "cancel":
         return finish(sandbox, tx, merchant, acquirer.Outcome(1))
+    if merchant.alias_checkbox and asks_alias(tx):
+        # Kept with the transaction: a 3-D Secure card finishes on a later page.
+        choice = "Y" if params.stripped(STORE_ALIAS_FIELD).upper() == "Y" else "N"
+        tx = sandbox.store.update_transaction(tx.payid, request={**tx.request, STORE_ALIAS_FIELD: choice})
     card, errors = _card_from_form(sandbox, tx, params.get("CARDNO"), params.get("ED"), params.get("CVC"),
                                    params.get("CN"))
     if errors:
@@ -149,7 +173,7 @@ def _card_from_form(sandbox: Sandbox, tx: Transaction, number: str, expiry: str,
 
 def acs_page_for(tx: Transaction, request: PageRequest) -> Response:
     return page("acs_page.html", "3-D Secure", cardno=tx.cardno, brand=tx.brand,
-                amount=from_minor_units(tx.amount, tx.currency), currency=tx.currency, pspid=tx.pspid,
+                amount=display_amount(tx.amount), currency=tx.currency, pspid=tx.pspid,
                 orderid=tx.orderid, action=f"order_A3DS{'_utf8' if tx.charset == 'utf-8' else ''}.asp",
                 md=hidden("MD", tx.session or ""))
 

@@ -57,6 +57,9 @@ class Merchant:
     uncertain_delay: float = 60.0
     default_operation: str = "SAL"
     hosted_page_attempts: int = 1
+    # Configuration > Alias > My alias information: the payment page asks the customer, with a checkbox,
+    # whether to keep the card behind the ALIAS the merchant sent; unticked, no alias is stored.
+    alias_checkbox: bool = False
     allow_prod: bool = False
 
     def __post_init__(self) -> None:
@@ -93,6 +96,8 @@ class Merchant:
                 raise MerchantSettingsError(f"{name} must be an integer >= 0")
         if self.hosted_page_attempts < 1:
             raise MerchantSettingsError("hosted_page_attempts must be at least 1")
+        if not isinstance(self.alias_checkbox, bool):
+            raise MerchantSettingsError("alias_checkbox is true or false")
 
     @property
     def directlink_passphrase(self) -> str:

@@ -44,6 +44,12 @@ def table(rows: Iterable[Iterable[object]], header: Iterable[str] = ()) -> Html:
     return Html(f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>")
 
 
+def display_amount(wire: int) -> str:
+    """AMOUNT (the amount x 100) as a person reads it: ``150000`` -> ``1500``, ``1250`` -> ``12.50``."""
+    whole, cents = divmod(int(wire), 100)
+    return f"{whole}.{cents:02d}" if cents else str(whole)
+
+
 def hidden(name: str, value: str) -> Html:
     return Html(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">')
 

@@ -17,6 +17,10 @@ from .merchants import DEFAULT_MERCHANT, Merchant, SandboxConfig, merchant_from_
 from .store import RETRYABLE_STATUSES, Store, Transaction
 
 
+# The payment page's checkbox (merchant setting ``alias_checkbox``): "Y" when the customer keeps the card.
+STORE_ALIAS_FIELD = "STOREALIAS"
+
+
 class OrderAlreadyProcessed(Exception):
     """Another transaction of the same ORDERID was already paid, authorised or is in progress."""
 
@@ -134,7 +138,13 @@ class Sandbox:
         return Finished(tx, params, redirect)
 
     def _keep_alias(self, tx: Transaction, merchant: Merchant) -> str:
-        """Store the card behind the alias the merchant asked for (or one the platform names: BYPSP)."""
+        """Store the card behind the alias the merchant asked for (or one the platform names: BYPSP).
+
+        Where the merchant lets the customer decide (the payment page's checkbox), a customer who did not
+        tick it keeps no alias: nothing is stored and the feedback's ALIAS is empty.
+        """
+        if merchant.alias_checkbox and tx.request.get(STORE_ALIAS_FIELD) != "Y":
+            return tx.alias
         requested = tx.request.get("ALIAS", "")
         if not requested and tx.request.get("ALIASOPERATION", "").upper() == "BYPSP":
             requested = uuid.uuid4().hex.upper()

@@ -140,7 +140,7 @@ class Transaction:
     env: str  # "test" or "prod"
     charset: str  # "utf-8" or "iso-8859-1": the charset of the page that created it
     operation: str  # RES or SAL
-    amount: int  # minor units
+    amount: int  # AMOUNT as sent: the amount x 100, whatever the currency
     currency: str
     status: int
     ncerror: str = "0"

@@ -1,13 +1,22 @@
 """The checkout and return routes, in-process, with feedback signed like Ogone signs it."""
+import base64
+import io
+import logging
 import re
+import tempfile
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from unittest import mock
 from html import escape, unescape
 from urllib.parse import urlencode, urlsplit
 
 import polib
+import requests
 from ogone_core import compute_shasign
 
+from trytond import backend, config
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_payment.exceptions import PaymentValidationError
 from trytond.modules.company.tests import set_company
@@ -16,8 +25,9 @@ from trytond.tests.test_tryton import (
     DB_NAME, RouteTestCase, with_transaction)
 from trytond.transaction import Transaction
 
+from ..account import RENAMED_FIELDS
 from .tools import (
-    LANGUAGES, SHA_IN, SHA_OUT, load_translations, locale_file,
+    LANGUAGES, SHA_IN, SHA_OUT, TrytonServer, load_translations, locale_file,
     signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
@@ -41,7 +51,7 @@ def _setup_database():
     company.save()
     account = Account(
         name="Shop", pspid='SHOP', api_user_id='SHOPAPI',
-        api_password='api-password', sha_in=SHA_IN, sha_out=SHA_OUT,
+        api_password='api-password', sha_in_secret=SHA_IN, sha_out_secret=SHA_OUT,
         environment='custom', base_url='http://127.0.0.1:9/ncol/test/',
         order_id_prefix='shop')
     account.save()
@@ -53,6 +63,17 @@ def _setup_database():
         name="Ogone USD", process_method='ogone', ogone_account=account,
         currency=usd, company=company)
     usd_journal.save()
+    latin_account = Account(
+        name="Shop ISO-8859-1", pspid='SHOPLATIN', api_user_id='SHOPAPI',
+        api_password='api-password', sha_in_secret=SHA_IN,
+        sha_out_secret=SHA_OUT, charset='iso-8859-1',
+        environment='custom', base_url='http://127.0.0.1:9/ncol/test/',
+        order_id_prefix='latin')
+    latin_account.save()
+    latin_journal = Journal(
+        name="Ogone ISO-8859-1", process_method='ogone',
+        ogone_account=latin_account, currency=eur, company=company)
+    latin_journal.save()
 
 
 class AccountPaymentOgoneRouteTestCase(RouteTestCase):
@@ -65,7 +86,7 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         load_translations(*LANGUAGES)
 
     def create_payment(self, amount='42.50', journal="Ogone", state='submitted',
-            lang=None):
+            lang=None, party_name="Jane Doe"):
         pool = Pool(DB_NAME)
         Company = pool.get('company.company')
         Journal = pool.get('account.payment.journal')
@@ -76,7 +97,7 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
             company, = Company.search([])
             with set_company(company):
                 journal, = Journal.search([('name', '=', journal)])
-                party = Party(name="Jane Doe")
+                party = Party(name=party_name)
                 if lang:
                     party.lang, = Lang.search([('code', '=', lang)])
                 party.save()
@@ -127,6 +148,17 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         if source == 'server':
             return client.post(url, data=params)
         return client.get(url, query_string=params)
+
+    def send_encoded(self, params, encoding, source='server'):
+        "Send the feedback with its values encoded like a page of that charset"
+        client = self.client()
+        url = f'/{self.db_name}/r/account_payment_ogone/return'
+        body = urlencode(params, encoding=encoding)
+        if source == 'server':
+            return client.post(
+                url, data=body,
+                content_type='application/x-www-form-urlencoded')
+        return client.get(url, query_string=body)
 
     def test_checkout_page_posts_signed_form(self):
         "The checkout page posts a form signed with SHA-IN to the hosted page"
@@ -530,6 +562,243 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
                 fields['ORDERID'], 2, '42.50', ALIAS=fields['ALIAS']))
         self.assertIsNone(self.payment(payment_id)['alias'])
 
+    def test_checkout_iso_8859_1(self):
+        "An ISO-8859-1 account posts to the plain page, signed in ISO-8859-1"
+        _, token = self.create_payment(
+            journal="Ogone ISO-8859-1", party_name="Zoë Müller")
+        response = self.checkout(token)
+        self.assertIn(
+            'action="http://127.0.0.1:9/ncol/test/orderstandard.asp"',
+            response.text)
+        self.assertIn('accept-charset="iso-8859-1"', response.text)
+        fields = self.open_checkout(token)
+        self.assertEqual(fields['CN'], "Zoë Müller")
+        shasign = fields.pop('SHASIGN')
+        self.assertEqual(compute_shasign(
+                fields, SHA_IN, 'sha512', direction='in',
+                encoding='iso-8859-1'), shasign)
+        self.assertNotEqual(compute_shasign(
+                fields, SHA_IN, 'sha512', direction='in',
+                encoding='utf-8'), shasign)
+
+    def test_checkout_iso_8859_1_other_letters(self):
+        "A name ISO-8859-1 cannot write goes to its plain page with ?"
+        _, token = self.create_payment(
+            journal="Ogone ISO-8859-1", party_name="王 Zoë")
+        fields = self.open_checkout(token, save_card='1')
+        self.assertEqual(fields['CN'], "? Zoë")
+        shasign = fields.pop('SHASIGN')
+        self.assertEqual(compute_shasign(
+                fields, SHA_IN, 'sha512', direction='in',
+                encoding='iso-8859-1'), shasign)
+
+    def test_checkout_utf_8(self):
+        "A UTF-8 account posts to the _utf8 page in UTF-8"
+        _, token = self.create_payment(party_name="Zoë Müller")
+        self.assertIn('accept-charset="utf-8"', self.checkout(token).text)
+        fields = self.open_checkout(token)
+        shasign = fields.pop('SHASIGN')
+        self.assertEqual(compute_shasign(
+                fields, SHA_IN, 'sha512', direction='in',
+                encoding='utf-8'), shasign)
+
+    def test_feedback_iso_8859_1(self):
+        "The feedback of an ISO-8859-1 account is read and checked in it"
+        payment_id, token = self.create_payment(
+            journal="Ogone ISO-8859-1", party_name="Zoë Müller")
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(
+            order_id, 9, '42.50', encoding='iso-8859-1', CN="Zoë Müller")
+        # The same text in UTF-8 is not what the account's page signed
+        self.assertRefused(
+            payment_id, self.send_encoded(params, 'utf-8'), 400)
+        response = self.send_encoded(params, 'iso-8859-1', 'browser')
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertIn("Payment accepted", response.text)
+        response = self.send_encoded(params, 'iso-8859-1', 'server')
+        self.assertEqual(response.status_code, 200, response.text)
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'succeeded')
+        self.assertEqual(payment['feedbacks'], [
+                ('browser', '9', True), ('server', '9', False)])
+
+    def test_feedback_utf_8(self):
+        "The feedback of a UTF-8 account is read and checked in UTF-8"
+        payment_id, token = self.create_payment(party_name="Zoë Müller")
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(order_id, 9, '42.50', CN="Zoë Müller")
+        self.assertRefused(
+            payment_id, self.send_encoded(params, 'iso-8859-1'), 400)
+        response = self.send_encoded(params, 'utf-8', 'browser')
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+
+    def test_order_id_the_database_cannot_hold(self):
+        "An ORDERID with a NUL or a character Ogone does not use is refused"
+        payment_id, token = self.create_payment()
+        self.open_checkout(token)
+        root = logging.getLogger()
+        level = root.level
+        # trytond logs every query at DEBUG, which failed on a NUL
+        root.setLevel(logging.DEBUG)
+        self.addCleanup(root.setLevel, level)
+        for order_id in [
+                f'shop-{payment_id}-1\x00', '\x00', 'shop é', 'x' * 41]:
+            for source in ['server', 'browser']:
+                with self.subTest(order_id=order_id, source=source):
+                    self.assertRefused(payment_id, self.send(
+                            signed_feedback(order_id, 9, '42.50'), source),
+                        400)
+
+    def test_checkout_token_the_database_cannot_hold(self):
+        "A checkout token with a NUL or too long is not found"
+        self.create_payment()
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.DEBUG)
+        self.addCleanup(root.setLevel, level)
+        for token in ['%00', 'abc%00def', 'a' * 200, 'caf%C3%A9']:
+            with self.subTest(token=token):
+                response = self.checkout(token)
+                self.assertEqual(response.status_code, 404)
+                self.assertIn("This payment link is not valid", response.text)
+
+    def test_not_found_page_translated(self):
+        "An unknown link shows the module's page in the browser's language"
+        self.create_payment()
+        client = self.client()
+        for code in LANGUAGES:
+            with self.subTest(language=code):
+                response = client.get(
+                    f'/{self.db_name}/r/account_payment_ogone/checkout/nope',
+                    headers={'Accept-Language': f'{code},en;q=0.5'})
+                self.assertEqual(response.status_code, 404)
+                self.assertIn('text/html', response.content_type)
+                self.assertTranslated(response, code, 'msg_page_not_found')
+
+    def configure(self, **sections):
+        "Set trytond options from a configuration file, for this test only"
+        with tempfile.NamedTemporaryFile('w', suffix='.conf') as file:
+            for section, options in sections.items():
+                file.write(f'[{section}]\n')
+                for option, value in options.items():
+                    self.addCleanup(
+                        self._restore_option, section, option,
+                        config.get(section, option))
+                    file.write(f'{option} = {value}\n')
+            file.flush()
+            config.update_etc(file.name)
+
+    @staticmethod
+    def _restore_option(section, option, value):
+        if value is None:
+            # trytond.config has no public way to remove an option
+            config._config.remove_option(section, option)
+            config._cache_clear()
+        else:
+            config.set(section, option, value)
+
+    def hold_lock(self, payment_id):
+        """Lock the payment from another connection, as a slow request would
+
+        Return the function that releases it.
+        """
+        database = backend.Database(DB_NAME).connect()
+        connection = database.get_connection()
+        cursor = connection.cursor()
+        cursor.execute(
+            'SELECT id FROM account_payment WHERE id = %s FOR UPDATE',
+            (payment_id,))
+
+        def release():
+            connection.rollback()
+            database.put_connection(connection)
+        return release
+
+    def test_lock_held_too_long(self):
+        "A payment locked past the lock timeout: 503, the module's page"
+        if backend.name != 'postgresql':
+            self.skipTest("SQLite has no row lock")
+        payment_id, token = self.create_payment(lang='nl')
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(order_id, 9, '42.50')
+        self.configure(
+            account_payment_ogone={'lock_timeout': '1'},
+            database={'retry': '1'})
+        release = self.hold_lock(payment_id)
+        try:
+            response = self.send(params, 'server')
+            self.assertEqual(response.status_code, 503)
+            self.assertEqual(response.content_type, 'text/plain')
+            self.assertEqual(response.text, 'Service Unavailable')
+            response = self.client().get(
+                f'/{self.db_name}/r/account_payment_ogone/checkout/{token}',
+                headers={'Accept-Language': 'nl'})
+            self.assertEqual(response.status_code, 503)
+            self.assertTranslated(response, 'nl', 'msg_page_unavailable')
+            self.assertNotIn('lock', response.text)
+            self.assertNotIn('account_payment', response.text)
+        finally:
+            release()
+        self.assertEqual(self.payment(payment_id)['feedbacks'], [])
+        self.assertEqual(self.send(params, 'server').status_code, 200)
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+
+    def test_lock_waits(self):
+        "A request waits for the lock of a payment instead of failing"
+        if backend.name != 'postgresql':
+            self.skipTest("SQLite has no row lock")
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        release = self.hold_lock(payment_id)
+        timer = threading.Timer(1, release)
+        timer.start()
+        try:
+            response = self.send(signed_feedback(order_id, 9, '42.50'))
+        finally:
+            timer.join()
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+
+    def test_concurrent_openings_and_duplicate_feedback(self):
+        "10 tabs open one link, 100 duplicates from 20 threads: all answered"
+        if DB_NAME == ':memory:':
+            self.skipTest("a server thread cannot see an in-memory database")
+        payment_id, token = self.create_payment()
+        with TrytonServer() as server:
+            base = f'{server.url}/{self.db_name}/r/account_payment_ogone'
+            tabs = threading.Barrier(10)
+
+            def open_tab(_):
+                tabs.wait(timeout=60)
+                return requests.get(f'{base}/checkout/{token}', timeout=120)
+            with ThreadPoolExecutor(max_workers=10) as executor:
+                pages = list(executor.map(open_tab, range(10)))
+            self.assertEqual(
+                Counter(p.status_code for p in pages), {200: 10},
+                [p.text for p in pages if p.status_code != 200][:1])
+            order_ids = {dict(INPUT.findall(p.text))['ORDERID'] for p in pages}
+            self.assertEqual(len(order_ids), 1)
+            order_id, = order_ids
+            payment = self.payment(payment_id)
+            self.assertEqual(payment['orders'], 1)
+
+            params = signed_feedback(order_id, 9, '42.50')
+
+            def notify(_):
+                return requests.post(f'{base}/return', data=params, timeout=120)
+            with ThreadPoolExecutor(max_workers=20) as executor:
+                responses = list(executor.map(notify, range(100)))
+        self.assertEqual(
+            Counter(r.status_code for r in responses), {200: 100},
+            [r.text for r in responses if r.status_code != 200][:1])
+        payment = self.payment(payment_id)
+        self.assertEqual(payment['state'], 'succeeded')
+        self.assertEqual(len(payment['feedbacks']), 100)
+        self.assertEqual(
+            Counter(applied for _, _, applied in payment['feedbacks']),
+            {True: 1, False: 99})
+
     def assertRefused(self, payment_id, response, status):
         self.assertEqual(response.status_code, status)
         payment = self.payment(payment_id)
@@ -627,7 +896,8 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
     def account_values(self, **values):
         return {
             'name': "Other", 'pspid': 'OTHER', 'api_user_id': 'OTHERAPI',
-            'sha_in': 'other_sha_in_value_1', 'sha_out': 'other_sha_out_val_1',
+            'sha_in_secret': 'other_sha_in_value_1',
+            'sha_out_secret': 'other_sha_out_val_1',
             **values}
 
     def create_payment(self, kind='receivable', party_name="Customer"):
@@ -662,7 +932,7 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
     def test_passphrase_length(self):
         "Passphrases have 16 to 32 characters"
         Account = Pool().get('account.payment.ogone.account')
-        for field in ['sha_in', 'sha_out']:
+        for field in ['sha_in_secret', 'sha_out_secret']:
             for value in ['x' * 15, 'y' * 33]:
                 with self.subTest(field=field, value=value):
                     with self.assertRaisesRegex(
@@ -676,8 +946,8 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
         Account = Pool().get('account.payment.ogone.account')
         with self.assertRaisesRegex(ValidationError, "must be different"):
             Account.create([self.account_values(
-                        sha_in='same_passphrase_01',
-                        sha_out='same_passphrase_01')])
+                        sha_in_secret='same_passphrase_01',
+                        sha_out_secret='same_passphrase_01')])
 
     @with_transaction()
     def test_pspid_required(self):
@@ -768,7 +1038,7 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
                 {'login': 'admin2', 'groups': [
                         ('add', [payment_group.id, admin_group.id])]},
                 ])
-        for secret in ['sha_in', 'sha_out', 'api_password']:
+        for secret in ['sha_in_secret', 'sha_out_secret', 'api_password']:
             with self.subTest(secret=secret):
                 with Transaction().set_user(clerk.id), \
                         Transaction().set_context(_check_access=True):
@@ -780,6 +1050,129 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
                 with Transaction().set_user(admin.id), \
                         Transaction().set_context(_check_access=True):
                     self.assertTrue(Account.read([account.id], [secret]))
+
+    def rpc(self, headers, method, *params):
+        "Call trytond's JSON-RPC as the Tryton client does"
+        response = self.client().post(
+            f'/{self.db_name}/rpc/', headers=headers,
+            json={'id': 0, 'method': method, 'params': list(params)})
+        self.assertEqual(response.status_code, 200, response.text)
+        return response.json
+
+    def test_passphrases_not_logged(self):
+        "The passphrases sent over RPC are in no log line, at INFO or DEBUG"
+        pool = Pool(DB_NAME)
+        User = pool.get('res.user')
+        Account = pool.get('account.payment.ogone.account')
+        with Transaction().start(DB_NAME, 0) as transaction:
+            admin, = User.search([('login', '=', 'admin')])
+            admin.password = 'ogone-route-test-1'
+            admin.save()
+            transaction.commit()
+        user_id, session, *_ = self.rpc(
+            {}, 'common.db.login', 'admin',
+            {'password': 'ogone-route-test-1'})['result']
+        token = base64.b64encode(
+            f'admin:{user_id}:{session}'.encode()).decode()
+        headers = {'Authorization': f'Session {token}'}
+
+        log = io.StringIO()
+        handler = logging.StreamHandler(log)
+        handler.setFormatter(logging.Formatter('%(name)s %(message)s'))
+        # Every line but the SQL statements that trytond.backend writes at
+        # DEBUG with their values (which setup.rst warns about)
+        handler.addFilter(
+            lambda record: not record.name.startswith('trytond.backend'))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        self.addCleanup(root.removeHandler, handler)
+        self.addCleanup(root.setLevel, root.level)
+        # 16 and 17 characters: INFO logs the first 17 of each value
+        for level, name in [(logging.INFO, 'Info'), (logging.DEBUG, 'Dbug')]:
+            with self.subTest(level=name):
+                root.setLevel(level)
+                created = [f'{name}ShaIn12345678', f'{name}ShaOut123456789']
+                written = [f'{name}ShaIn87654321', f'{name}ShaOut987654321']
+                values = self.account_values(
+                    name=f"Logged {name}", pspid=f'LOG{name.upper()}')
+                values['sha_in_secret'], values['sha_out_secret'] = created
+                result = self.rpc(
+                    headers, 'model.account.payment.ogone.account.create',
+                    [values], {})
+                account_id, = result['result']
+                new_values = dict(zip(
+                        ['sha_in_secret', 'sha_out_secret'], written))
+                args = [[account_id], new_values, {}]
+                result = self.rpc(
+                    headers, 'model.account.payment.ogone.account.write',
+                    *args)
+                # Changing a passphrase asks for a confirmation, which the
+                # client stores before it writes again
+                exception, (warning, *_) = result['error']
+                self.assertEqual(exception, 'UserWarning')
+                self.rpc(
+                    headers, 'model.res.user.warning.create',
+                    [{'user': user_id, 'name': warning, 'always': False}],
+                    {})
+                result = self.rpc(
+                    headers, 'model.account.payment.ogone.account.write',
+                    *args)
+                self.assertNotIn('error', result)
+
+                with Transaction().start(DB_NAME, 0):
+                    account = Account(account_id)
+                    self.assertEqual(
+                        [account.sha_in_secret, account.sha_out_secret],
+                        written)
+                text = log.getvalue()
+                self.assertIn(
+                    'trytond.protocols.dispatcher '
+                    'account.payment.ogone.account.create', text)
+                self.assertIn(
+                    'trytond.protocols.dispatcher '
+                    'account.payment.ogone.account.write', text)
+                for secret in created + written:
+                    for part in [secret, secret[:12]]:
+                        self.assertNotIn(part, text)
+
+    @with_transaction()
+    def test_passphrases_kept_by_the_rename(self):
+        "Accounts saved before the passphrase fields were renamed keep them"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values()])
+        table_h = Account.__table_handler__()
+        for old, new in RENAMED_FIELDS:
+            table_h.column_rename(new, old)
+            self.assertFalse(table_h.column_exist(new))
+        Account.__register__('account_payment_ogone')
+        table_h = Account.__table_handler__()
+        for old, new in RENAMED_FIELDS:
+            self.assertTrue(table_h.column_exist(new))
+            self.assertFalse(table_h.column_exist(old))
+        table = Account.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(
+                table.sha_in_secret, table.sha_out_secret,
+                where=table.id == account.id))
+        self.assertEqual(
+            cursor.fetchone(),
+            ('other_sha_in_value_1', 'other_sha_out_val_1'))
+
+    @with_transaction()
+    def test_charset(self):
+        "The account's character encoding goes to the core account"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values()])
+        self.assertEqual(account.charset, 'utf-8')
+        self.assertTrue(account.ogone().url('orderstandard').endswith(
+                '/orderstandard_utf8.asp'))
+        account.charset = 'iso-8859-1'
+        account.save()
+        self.assertEqual(account.ogone().charset, 'iso-8859-1')
+        self.assertTrue(account.ogone().url('orderdirect').endswith(
+                '/orderdirect.asp'))
+        with self.assertRaises(Exception):
+            Account.write([account], {'charset': 'utf-16'})
 
     @with_transaction()
     def test_receivable_only(self):

@@ -43,8 +43,11 @@ def load_translations(*codes):
 
 
 def signed_feedback(order_id, status, amount, currency='EUR',
-        passphrase=SHA_OUT, algorithm='sha512', **extra):
-    """Feedback parameters as Ogone sends them, with its mixed-case names"""
+        passphrase=SHA_OUT, algorithm='sha512', encoding='utf-8', **extra):
+    """Feedback parameters as Ogone sends them, with its mixed-case names
+
+    Signed in the encoding of the page the customer paid on.
+    """
     amount = Decimal(amount)
     text = f'{amount:f}'
     if '.' in text:
@@ -68,7 +71,7 @@ def signed_feedback(order_id, status, amount, currency='EUR',
     params.update(extra)
     params = {k: v for k, v in params.items() if v != ''}
     params['SHASIGN'] = compute_shasign(
-        params, passphrase, algorithm, direction='out')
+        params, passphrase, algorithm, direction='out', encoding=encoding)
     return params
 
 
