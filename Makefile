@@ -39,6 +39,7 @@ test-tryton: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_signing.py
+	$(PY) bench/bench_ncresponse.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -6,11 +6,17 @@ Retry policy, the heart of "never lose or double money":
 - once the request may have reached the platform (read timeout, connection dropped, HTTP 5xx), a request
   that moves money (``retry_safe=False``) raises ``OutcomeUnknown`` and is never sent again; a query
   (``retry_safe=True``) is retried with backoff.
+
+A read timeout bounds each wait for a byte, not the exchange: a server that sends one byte a second would
+hold a caller indefinitely. So every exchange also has an overall deadline (connect, send, read): when it
+passes, the socket is shut and the exchange fails like a read timeout (a query may then be retried).
 """
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +25,12 @@ from urllib.parse import quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .errors import ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError, ServerError, TransportError
+from .errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError,
+                     ServerError, TransportError)
 from .validation import mask_card_number
 
 log = logging.getLogger(__name__)
@@ -80,24 +89,137 @@ def _failed_before_sending(error: requests.ConnectionError) -> str:
     return ""
 
 
+class _Watchdog:
+    """Shuts the sockets of one exchange when its deadline passes, which ends any read blocked on them."""
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._finished = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watchdog":
+        _Watchdog._current.watchdog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._finished = True
+        self._timer.cancel()
+        _Watchdog._current.watchdog = None
+
+    @classmethod
+    def watch_current(cls, sock: "socket.socket | None") -> None:
+        watchdog = getattr(cls._current, "watchdog", None)
+        if watchdog is not None and sock is not None:
+            watchdog._watch(sock)
+
+    def _watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not any(sock is known for known in self._sockets):
+                self._sockets.append(sock)
+            late = self.expired and not self._finished
+        if late:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+# The socket is watched when it is made (a TLS handshake can trickle too) and when a pooled connection is
+# used again. http.client lets go of ``sock`` once a closing answer starts: the watchdog keeps its own hold.
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _Watchdog.watch_current(sock)
+        return sock
+
+    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _Watchdog.watch_current(self.sock)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _Watchdog.watch_current(sock)
+        return sock
+
+    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _Watchdog.watch_current(self.sock)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An adapter whose connections a ``_Watchdog`` can shut."""
+
+    def init_poolmanager(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        manager = super().proxy_manager_for(*args, **kwargs)
+        manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
+
+
 class RequestsTransport:
     """A pooled ``requests.Session`` with separate connect/read timeouts and TLS verification on.
 
     ``read_timeout`` should be longer than the RTIMEOUT sent to the platform (30 s by default there).
+    ``deadline`` bounds each exchange, from connecting to the last byte of the answer (default:
+    ``connect_timeout + read_timeout``); past it, a request that moves money raises ``OutcomeUnknown``
+    (``ConnectionFailed`` if it never got connected) and a query is retried like after a read timeout, then
+    raises ``TransportError``.
     """
 
     def __init__(self, connect_timeout: float = 10.0, read_timeout: float = 45.0,
                  connect_retries: int = 2, query_retries: int = 2, backoff: float = 0.5,
                  max_response_bytes: int = 512 * 1024, verify: "bool | str" = True,
-                 session: requests.Session | None = None, pool_size: int = 10):
+                 session: requests.Session | None = None, pool_size: int = 10,
+                 deadline: float | None = None):
+        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout),
+                            ("deadline", deadline)):
+            if value is not None and not (isinstance(value, (int, float)) and 0 < value < float("inf")):
+                raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
         self.timeout = (connect_timeout, read_timeout)
+        self.deadline = float(deadline if deadline is not None else connect_timeout + read_timeout)
         self.connect_retries = connect_retries
         self.query_retries = query_retries
         self.backoff = backoff
         self.max_response_bytes = max_response_bytes
         self.verify = verify
         self.session = session or requests.Session()
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        adapter = _WatchedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -113,14 +235,17 @@ class RequestsTransport:
         headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={encoding}"}
         connect_failures = 0
         later_failures = 0
+        timeout = (min(self.timeout[0], self.deadline), min(self.timeout[1], self.deadline))
         while True:
             started = time.monotonic()
+            watchdog = _Watchdog(self.deadline)
             try:
-                # Never follow a redirect: a 307/308 would re-post PSWD and card data wherever it points.
-                response = self.session.post(url, data=body.encode("ascii"), headers=headers,
-                                             timeout=self.timeout, verify=self.verify, stream=True,
-                                             allow_redirects=False)
-                payload = self._read(response)
+                with watchdog:
+                    # Never follow a redirect: a 307/308 would re-post PSWD and card data wherever it points.
+                    response = self.session.post(url, data=body.encode("ascii"), headers=headers,
+                                                 timeout=timeout, verify=self.verify, stream=True,
+                                                 allow_redirects=False)
+                    payload = self._read(response)
             except requests.ConnectionError as error:
                 before_sending = _failed_before_sending(error)
                 if before_sending == "certificate":
@@ -135,21 +260,27 @@ class RequestsTransport:
                         f"cannot connect to {url} ({type(error).__name__}); nothing was sent") from None
                 failure = f"connection lost after sending ({type(error).__name__})"
             except requests.Timeout:
-                failure = f"no answer within {self.timeout[1]} s"
+                failure = f"no answer within {timeout[1]:g} s"
             except requests.RequestException as error:
                 failure = f"HTTP failure ({type(error).__name__})"
             else:
-                elapsed = (time.monotonic() - started) * 1000
-                log.info("POST %s -> HTTP %s in %.0f ms %s", url, response.status_code, elapsed, reference)
-                if response.status_code < 500:
-                    if response.status_code >= 300:
-                        raise ServerError(f"{url} answered HTTP {response.status_code}", response.status_code)
-                    return HttpResponse(response.status_code, payload,
-                                        response.headers.get("Content-Type", ""))
-                failure = f"HTTP {response.status_code}"
-                if not retry_safe:
-                    raise OutcomeUnknown(f"{url} answered {failure}: the request may have been processed; "
-                                         "query before sending it again", order_id=reference or None)
+                if watchdog.expired:  # a close-delimited answer cut short by the deadline reads as complete
+                    failure = ""
+                else:
+                    elapsed = (time.monotonic() - started) * 1000
+                    log.info("POST %s -> HTTP %s in %.0f ms %s", url, response.status_code, elapsed, reference)
+                    if response.status_code < 500:
+                        if response.status_code >= 300:
+                            raise ServerError(f"{url} answered HTTP {response.status_code}",
+                                              response.status_code)
+                        return HttpResponse(response.status_code, payload,
+                                            response.headers.get("Content-Type", ""))
+                    failure = f"HTTP {response.status_code}"
+                    if not retry_safe:
+                        raise OutcomeUnknown(f"{url} answered {failure}: the request may have been processed; "
+                                             "query before sending it again", order_id=reference or None)
+            if watchdog.expired:
+                failure = f"no complete answer within the {self.deadline:g} s deadline"
             if not retry_safe:
                 raise OutcomeUnknown(f"{url}: {failure}; the request may have been processed, "
                                      "query before sending it again", order_id=reference or None)

@@ -37,6 +37,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
 
 def admin(server: SandboxServer, method: str, path: str, json: Optional[dict] = None,
           params: Optional[dict] = None, expect: int = 200) -> Any:
+    if json is None and method == "POST":
+        json = {}  # the admin API takes JSON only, an empty object included
     response = requests.request(method, f"{server.url}admin/api/{path}", json=json, params=params, timeout=30)
     assert response.status_code == expect, response.text
     return response.json()

@@ -2,7 +2,9 @@
 20 clients ordering at once."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -54,8 +56,8 @@ def test_admin_transactions_and_merchants(sandbox):
                          ({"pspid": "NEWONE"}, "the SHA-IN passphrase is required")]:
         assert message in admin(sandbox, "POST", "merchants", json=bad, expect=400)["error"]
     assert admin(sandbox, "GET", "nothing", expect=404)["error"] == "no admin endpoint GET /admin/api/nothing"
-    assert requests.post(f"{sandbox.url}admin/api/settle", data="{", timeout=30).json() == \
-        {"error": "the body is not JSON"}
+    assert requests.post(f"{sandbox.url}admin/api/settle", data="{", timeout=30,
+                         headers={"Content-Type": "application/json"}).json() == {"error": "the body is not JSON"}
     assert admin(sandbox, "GET", "health")["ok"] is True
 
 
@@ -72,13 +74,21 @@ def test_back_office_pages(sandbox):
     assert requests.get(f"{sandbox.url}static/sandbox.css", timeout=30).headers["Content-Type"].startswith("text/css")
 
 
+def form_token(page: str) -> str:
+    found = re.search(r'name="FORM_TOKEN" value="([^"]+)"', page)
+    assert found, "the sandbox's form carries its token"
+    return found.group(1)
+
+
 def test_home_page_and_demo_checkout(sandbox):
     home = requests.get(sandbox.url, timeout=30).text
     assert "4000000000000028" in home and "sandbox_sha_in_passphrase_0001" in home
+    token = form_token(home)
     session = requests.Session()
     signed = session.post(f"{sandbox.url}demo/checkout", data={"PSPID": "SANDBOX", "AMOUNT": "12.50",
                                                               "CURRENCY": "EUR", "OPERATION": "SAL",
-                                                              "CHARSET": "iso-8859-1"}, timeout=30)
+                                                              "CHARSET": "iso-8859-1", "FORM_TOKEN": token},
+                          timeout=30)
     assert 'action="' in signed.text and "orderstandard.asp" in signed.text
     from html.parser import HTMLParser
 
@@ -96,7 +106,8 @@ def test_home_page_and_demo_checkout(sandbox):
     parser.feed(signed.text)
     result = pay(parser.action, parser.fields, "4111111111111111", session=session)
     assert result.url == "" and result.status == 9
-    bad = session.post(f"{sandbox.url}demo/checkout", data={"PSPID": "SANDBOX", "AMOUNT": "x"}, timeout=30)
+    bad = session.post(f"{sandbox.url}demo/checkout", data={"PSPID": "SANDBOX", "AMOUNT": "x", "FORM_TOKEN": token},
+                       timeout=30)
     assert bad.status_code == 400
 
 
@@ -229,3 +240,87 @@ def test_configuration_file(tmp_path):
         app.close()
     with pytest.raises(ValueError, match="unknown configuration key"):
         create_app(config={"merchant": []})
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("feedback_timeout", float("nan"), "feedback_timeout must be a number of seconds from 0 to 300"),
+    ("feedback_timeout", float("inf"), "feedback_timeout must be a number of seconds from 0 to 300"),
+    ("feedback_timeout", 0, "feedback_timeout must be more than 0 seconds"),
+    ("settle_delay", 1e308, "settle_delay must be a number of seconds from 0 to 86400"),
+    ("uncertain_delay", -1, "uncertain_delay must be a number of seconds from 0 to 86400"),
+    ("feedback_retry_interval", "600", "feedback_retry_interval must be a number of seconds"),
+    ("feedback_retries", 10 ** 30, "feedback_retries must be an integer from 0 to 100"),
+    ("hosted_page_attempts", 1.5, "hosted_page_attempts must be an integer from 0 to 100"),
+    ("sha_in", 12345, "sha_in is a string"),
+    ("sha_out", ["a"], "sha_out is a string"),
+    ("api_password", {"a": 1}, "api_password is a string"),
+    ("api_user", None, "api_user is a string"),
+    ("feedback_url", 1, "feedback_url is a string"),
+    ("feedback_method", ["POST"], "feedback_method"),
+    ("feedback_timing", {"x": 1}, "feedback_timing is a string"),
+    ("feedback_parameters", 5, "feedback_parameters is a list of parameter names"),
+    ("feedback_parameters", [["AMOUNT"]], "feedback_parameters is a list of parameter names"),
+    ("redirect_with_parameters", "yes", "redirect_with_parameters is true or false"),
+    ("allow_prod", 1, "allow_prod is true or false"),
+    ("pspid", ["X"], "pspid is a string"),
+])
+def test_hostile_merchant_settings_are_refused_and_change_nothing(sandbox, setting, value, message):
+    merchant = new_merchant(sandbox)
+    before = next(m for m in admin(sandbox, "GET", "merchants")["merchants"] if m["pspid"] == merchant.pspid)
+    body = {"pspid": merchant.pspid, setting: value}
+    answer = requests.post(f"{sandbox.url}admin/api/merchants", data=json.dumps(body), timeout=30,
+                           headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]
+    after = next(m for m in admin(sandbox, "GET", "merchants")["merchants"] if m["pspid"] == merchant.pspid)
+    assert after == before
+    # The merchant still works, end to end.
+    assert merchant.client().new_order(OrderRequest(unique("H"), Decimal("1"), "EUR", card=VISA)).status \
+        is Status.PAYMENT_REQUESTED
+
+
+@pytest.mark.parametrize("faults, message", [
+    ({"latency": float("nan")}, "latency is a number of seconds from 0 to 300"),
+    ({"latency": float("inf")}, "latency is a number of seconds from 0 to 300"),
+    ({"latency": 1e308}, "latency is a number of seconds from 0 to 300"),
+    ({"feedback_delay": float("nan")}, "feedback_delay is a number of seconds from 0 to 86400"),
+    ({"pages": 5}, "pages is a list of page names"),
+    ({"pages": [["orderdirect"]]}, "pages is a list of page names"),
+    ([], "faults is a JSON object"),
+])
+def test_hostile_fault_settings_are_refused(sandbox, faults, message):
+    merchant = new_merchant(sandbox)
+    answer = requests.post(f"{sandbox.url}admin/api/faults", timeout=30, headers={"Content-Type": "application/json"},
+                           data=json.dumps({"pspid": merchant.pspid, "faults": faults}))
+    assert answer.status_code == 400 and message in answer.json()["error"]
+    assert admin(sandbox, "GET", "faults", params={"pspid": merchant.pspid})["faults"] == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"payid": []}, "payid is a PAYID number"), ({"payid": "²"}, "payid is a PAYID number"),
+    ({"payid": 10 ** 30}, "payid is a PAYID number"), ({"payid": True}, "payid is a PAYID number"),
+    ({"pspid": ["SANDBOX"]}, "pspid is a string"), ({"orderid": {"a": 1}}, "orderid is a string"),
+    ({"due_only": "no"}, "due_only is true or false"),
+])
+def test_settle_refuses_values_of_the_wrong_type(sandbox, body, message):
+    assert admin(sandbox, "POST", "settle", json=body, expect=400)["error"] == message
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"merchants": [5]}', "a merchant is a JSON object of settings"),
+    (b'{"merchants": "SHOP1"}', "merchants and scenarios are lists of JSON objects"),
+    (b'{"scenarios": [1]}', "merchants and scenarios are lists of JSON objects"),
+    (b'{"merchants": [{"pspid": "A", "sha_in": "x", "settle_delay": NaN}]}', "settle_delay must be a number"),
+    (b'{"merchants": [{"pspid": "A", "sha_in": 7}]}', "sha_in is a string"),
+    (b'{"scenarios": [{"pspid": "SANDBOX", "faults": {"latency": Infinity}}]}', "latency is a number of seconds"),
+    (b'{"scenarios": [{"pspid": "SANDBOX", "faults": []}]}', "faults is a JSON object"),
+    (b'\xff\xfe{', "cannot read the configuration"),
+])
+def test_console_script_explains_a_bad_configuration_in_one_line(tmp_path, content, message):
+    config = tmp_path / "sandbox.json"
+    config.write_bytes(content)
+    process = subprocess.run([sys.executable, "-m", "ogone_core.sandbox.cli", "--memory", "--port", "0",
+                              "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2 and process.stdout == ""
+    assert process.stderr.startswith("ogone-sandbox: ") and message in process.stderr
+    assert "Traceback" not in process.stderr and process.stderr.count("\n") == 1

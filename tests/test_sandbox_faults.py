@@ -150,11 +150,11 @@ def test_order_rule_wins_over_merchant_rule_and_rules_can_be_deleted(sandbox):
 
 @pytest.mark.parametrize("rule, message", [
     ({"faults": {"explode": True}}, "unknown fault(s): explode"),
-    ({"faults": {"latency": -1}}, "latency is a number of seconds >= 0"),
+    ({"faults": {"latency": -1}}, "latency is a number of seconds from 0 to 300"),
     ({"faults": {"http_500": "yes"}}, "http_500 is true or false"),
     ({"faults": {"http_500": True, "drop_connection": True}}, "exclude each other"),
     ({"faults": {"latency": 1, "pages": ["nowhere"]}}, "unknown page(s) nowhere"),
-    ({"faults": {"latency": 1}, "times": 0}, "times is an integer >= 1"),
+    ({"faults": {"latency": 1}, "times": 0}, "times is an integer from 1 to"),
     ({"faults": {}, "colour": "red"}, "unknown fault rule key(s): colour"),
 ])
 def test_invalid_fault_rules_are_refused(sandbox, rule, message):

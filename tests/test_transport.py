@@ -17,8 +17,8 @@ import requests
 import ogone_core.transport as transport_module
 from ogone_core.account import Account
 from ogone_core.directlink import Card, DirectLinkClient, OrderRequest
-from ogone_core.errors import (ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError, ServerError,
-                               TransportError, UnreadableOutcome)
+from ogone_core.errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError,
+                               ServerError, TransportError, UnreadableOutcome)
 from ogone_core.transport import SECRET_PARAMETERS, HttpResponse, RequestsTransport, mask_parameters
 
 APPROVED = (b'<?xml version="1.0"?><ncresponse orderID="ORDER-1" PAYID="3014726912" NCERROR="0" STATUS="9" '
@@ -52,7 +52,8 @@ class Server:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with server.lock:
-                    server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                                            "peer": self.client_address})
                     index = len(server.requests) - 1
                     action = server.script[min(index, len(server.script) - 1)]
                 kind = action[0]
@@ -63,6 +64,24 @@ class Server:
                 if kind == "drop":  # the request was read; the socket closes without a byte of answer
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if kind == "trickle":  # the answer one byte at a time, each byte well within the read timeout
+                    self.close_connection = True
+                    phase, interval = action[1], action[2]
+                    length = b"" if phase == "close-delimited body" else b"Content-Length: %d\r\n" % len(APPROVED)
+                    head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n" + length
+                            + b"Connection: close\r\n\r\n")
+                    slow = head + APPROVED if phase == "headers" else APPROVED
+                    if phase != "headers":
+                        self.wfile.write(head)
+                    for byte in slow:
+                        if server.release.wait(interval):
+                            return
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:
+                            return
                     return
                 if kind == "redirect":
                     self.send_response(action[1])
@@ -165,6 +184,101 @@ def test_success_returns_the_body_and_content_type(server):
     assert server.count == 1
     assert server.requests[0]["path"] == "/ncol/test/orderdirect_utf8.asp"
     assert server.requests[0]["body"] == b"PSPID=MyPSPID&ORDERID=ORDER-1&AMOUNT=1500"
+
+
+# ------------------------------------------------------------------------------------------ deadline
+
+TRICKLE = 0.1  # seconds between two bytes: each read is quick, the whole answer takes ~30 s
+
+
+@pytest.mark.parametrize("phase", ["headers", "body", "close-delimited body"])
+def test_a_trickling_answer_to_a_money_request_ends_at_the_deadline(server, pauses, phase):
+    server.script = [("trickle", phase, TRICKLE)]
+    assert len(APPROVED) * TRICKLE > 10  # without a deadline the call would last that long
+    transport = make_transport(read_timeout=3.0, deadline=1.0)
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown, match=r": no complete answer within the 1 s deadline; the request may "
+                                             r"have been processed, query before sending it again$") as caught:
+        transport.post(server.url, FORM, encoding="utf-8", retry_safe=False, reference="ORDER-1")
+    elapsed = time.monotonic() - started
+    assert caught.value.order_id == "ORDER-1"
+    assert server.count == 1
+    assert elapsed < 5.0  # a sanity bound only: the deadline is 1 s, the trickle would last 30 s
+
+
+def test_a_trickling_answer_to_a_query_is_retried_then_a_transport_error(server, pauses):
+    server.script = [("trickle", "body", TRICKLE)]
+    with pytest.raises(TransportError, match=r": no complete answer within the 0.5 s deadline$") as caught:
+        make_transport(read_timeout=3.0, deadline=0.5, query_retries=1).post(
+            server.url, FORM, encoding="utf-8", retry_safe=True)
+    assert not isinstance(caught.value, OutcomeUnknown)
+    assert server.count == 2
+    assert pauses.delays == [0.5]
+
+
+def test_new_order_with_a_trickling_server_is_an_unknown_outcome(server, pauses):
+    server.script = [("trickle", "headers", TRICKLE)]
+    client = DirectLinkClient(secret_account(server.url), make_transport(read_timeout=3.0, deadline=1.0))
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown) as caught:
+        client.new_order(card_order())
+    assert caught.value.order_id == "ORDER-1"
+    assert time.monotonic() - started < 5.0
+    assert server.count == 1
+
+
+def test_an_answer_within_the_deadline_is_read_and_the_connection_reused(server):
+    transport = make_transport(read_timeout=3.0, deadline=1.0)
+    for _ in range(3):
+        assert transport.post(server.url, FORM, encoding="utf-8", retry_safe=False).body == APPROVED
+    assert server.count == 3
+    assert len({request["peer"] for request in server.requests}) == 1
+
+
+def test_the_deadline_holds_on_a_pooled_connection_used_again(server, pauses):
+    server.script = [("ok", APPROVED), ("trickle", "body", TRICKLE)]
+    transport = make_transport(read_timeout=3.0, deadline=1.0)
+    assert transport.post(server.url, FORM, encoding="utf-8", retry_safe=False).body == APPROVED
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown, match="deadline"):
+        transport.post(server.url, FORM, encoding="utf-8", retry_safe=False, reference="ORDER-1")
+    assert time.monotonic() - started < 5.0
+    assert server.count == 2
+    assert server.requests[0]["peer"] == server.requests[1]["peer"]  # the same connection, used again
+
+
+def test_default_deadline_is_connect_plus_read_timeout():
+    assert RequestsTransport(connect_timeout=2, read_timeout=3).deadline == 5.0
+    assert RequestsTransport(deadline=7).deadline == 7.0
+
+
+@pytest.mark.parametrize("options", [dict(deadline=0), dict(deadline=-1), dict(deadline=float("nan")),
+                                     dict(deadline=float("inf")), dict(deadline="5"),
+                                     dict(read_timeout=float("nan")), dict(connect_timeout=0)])
+def test_bad_timeouts_are_refused(options):
+    with pytest.raises(ConfigurationError, match="must be a positive number of seconds"):
+        RequestsTransport(**options)
+
+
+# ------------------------------------------------------------------------------------ unreadable answers
+
+UTF16_ANSWER = '<?xml version="1.0" encoding="UTF-16"?><ncresponse orderID="ORDER-1" STATUS="9"/>'.encode("utf-16")
+
+
+def test_an_answer_in_utf_16_to_a_money_request_is_an_unreadable_outcome(server):
+    server.script = [("ok", UTF16_ANSWER, "text/xml; charset=utf-16")]
+    client = DirectLinkClient(secret_account(server.url), make_transport())
+    with pytest.raises(UnreadableOutcome, match="query before sending it again") as caught:
+        client.new_order(card_order())
+    assert caught.value.order_id == "ORDER-1"
+
+
+def test_an_answer_in_utf_16_to_a_query_is_a_protocol_error(server):
+    server.script = [("ok", UTF16_ANSWER, "text/xml; charset=utf-16")]
+    client = DirectLinkClient(secret_account(server.url), make_transport())
+    with pytest.raises(ProtocolError) as caught:
+        client.query(order_id="ORDER-1")
+    assert not isinstance(caught.value, OutcomeUnknown)
 
 
 # ------------------------------------------------------------------------------------------ refused

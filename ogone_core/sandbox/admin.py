@@ -16,13 +16,14 @@ from .merchants import MerchantSettingsError
 from .pages import Html, display_amount, link, page, table
 from .service import Sandbox
 from .store import FeedbackJob, HistoryLine, StoredAlias, Transaction
+from .wire import MAX_NUMBER_DIGITS, whole_number
 
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, indent=1), status=status, content_type="application/json")
 
 
-def _error(message: str, status: int = 400) -> Response:
+def error_response(message: str, status: int = 400) -> Response:
     return _json({"error": message}, status)
 
 
@@ -79,39 +80,73 @@ def transaction_detail(sandbox: Sandbox, tx: Transaction) -> dict[str, Any]:
     return data
 
 
-def _body(request: Request) -> tuple[Optional[dict[str, Any]], Optional[Response]]:
+class BadInput(ValueError):
+    """An admin call with a value of the wrong type or out of range: answered 400 with the message."""
+
+
+def _body(request: Request) -> dict[str, Any]:
     data = request.get_data(cache=True)
     if not data.strip():
-        return {}, None
+        return {}
     try:
         body = json.loads(data)
-    except ValueError:
-        return None, _error("the body is not JSON")
+    except (ValueError, RecursionError):
+        raise BadInput("the body is not JSON") from None
     if not isinstance(body, dict):
-        return None, _error("the body is a JSON object")
-    return body, None
+        raise BadInput("the body is a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadInput(f"{name} is a string")
+    return value
+
+
+def _payid(value: Any) -> Optional[int]:
+    if value is None:
+        return None
+    number = whole_number(value) if isinstance(value, str) else value
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 10 ** MAX_NUMBER_DIGITS:
+        raise BadInput("payid is a PAYID number")
+    return number
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise BadInput(f"{name} is true or false")
+    return value
 
 
 def api(sandbox: Sandbox, request: Request, path: str) -> Response:
-    path = path.strip("/")
+    try:
+        return _api(sandbox, request, path.strip("/"))
+    except BadInput as problem:
+        return error_response(str(problem))
+
+
+def _api(sandbox: Sandbox, request: Request, path: str) -> Response:
     method = request.method
-    body, problem = _body(request) if method in ("POST", "DELETE") else ({}, None)
-    if problem:
-        return problem
+    body = _body(request) if method in ("POST", "DELETE") else {}
     args = request.args
     if path == "health" and method == "GET":
         return _json({"ok": True, "time": sandbox.now()})
     if path == "transactions" and method == "GET":
-        limit = args.get("limit", "500")
-        if not limit.isdigit():
-            return _error("limit is a number")
-        found = sandbox.store.list_transactions(args.get("pspid", ""), args.get("orderid", ""), int(limit))
+        limit = whole_number(args.get("limit", "500"))
+        if limit is None:
+            return error_response("limit is a number")
+        found = sandbox.store.list_transactions(args.get("pspid", ""), args.get("orderid", ""), limit)
         return _json({"transactions": [transaction_json(tx) for tx in found]})
     if path.startswith("transactions/") and method == "GET":
         payid = path.split("/", 1)[1]
-        tx = sandbox.store.transaction(int(payid)) if payid.isdigit() else None
+        number = whole_number(payid)
+        tx = sandbox.store.transaction(number) if number is not None else None
         if tx is None:
-            return _error(f"no transaction with PAYID {payid}", 404)
+            return error_response(f"no transaction with PAYID {payid}", 404)
         return _json(transaction_detail(sandbox, tx))
     if path == "settle" and method == "POST":
         return _settle(sandbox, body)
@@ -121,30 +156,29 @@ def api(sandbox: Sandbox, request: Request, path: str) -> Response:
         if method == "GET":
             return _json({"merchants": [m.public_dict() for m in sandbox.merchants()]})
         if method == "POST":
+            _text(body, "pspid")  # refused here if not a string, before it is looked up
             try:
                 merchant, created = sandbox.upsert_merchant(body)
             except MerchantSettingsError as error:
-                return _error(str(error))
+                return error_response(str(error))
             return _json({"merchant": merchant.public_dict(), "created": created}, 201 if created else 200)
     if path == "feedback/retry" and method == "POST":
-        payid = body.get("payid")
-        jobs = sandbox.feedback.run_pending(due_only=bool(body.get("due_only", False)),
-                                            payid=int(payid) if payid is not None else None)
+        jobs = sandbox.feedback.run_pending(due_only=_flag(body, "due_only"), payid=_payid(body.get("payid")))
         return _json({"attempted": [job_json(sandbox, job) for job in jobs]})
     if path == "aliases" and method == "GET":
         return _json({"aliases": [alias_json(alias) for alias in sandbox.store.aliases(args.get("pspid", ""))]})
-    return _error(f"no admin endpoint {method} /admin/api/{path}", 404)
+    return error_response(f"no admin endpoint {method} /admin/api/{path}", 404)
 
 
 def _settle(sandbox: Sandbox, body: dict[str, Any]) -> Response:
-    payid = body.get("payid")
-    if payid is None and body.get("orderid"):
-        tx = sandbox.store.latest_by_order(body.get("pspid", ""), body["orderid"])
+    payid = _payid(body.get("payid"))
+    pspid, orderid = _text(body, "pspid"), _text(body, "orderid")
+    if payid is None and orderid:
+        tx = sandbox.store.latest_by_order(pspid, orderid)
         if tx is None:
-            return _error("no such order", 404)
+            return error_response("no such order", 404)
         payid = tx.payid
-    moved = sandbox.settle(force=not body.get("due_only", False), payid=int(payid) if payid is not None else None,
-                           pspid=body.get("pspid", ""))
+    moved = sandbox.settle(force=not _flag(body, "due_only"), payid=payid, pspid=pspid)
     settled = []
     for tx_payid, payidsub in moved:
         line = sandbox.store.line(tx_payid, payidsub)
@@ -157,16 +191,18 @@ def _faults(sandbox: Sandbox, method: str, body: dict[str, Any], args) -> Respon
         return _json({"faults": [{"id": r.id, "pspid": r.pspid, "orderid": r.orderid, "faults": dict(r.settings),
                                   "times": r.remaining} for r in sandbox.store.fault_rules(args.get("pspid", ""))]})
     if method == "POST":
+        _text(body, "pspid")  # refused here if not a string, before it is looked up
+        _text(body, "orderid")
         try:
             rule_id = sandbox.add_fault_rule(body)
         except (FaultSettingsError, ValueError) as error:
-            return _error(str(error))
+            return error_response(str(error))
         return _json({"id": rule_id}, 201)
     if method == "DELETE":
-        pspid = body.get("pspid") or args.get("pspid", "")
-        orderid = body.get("orderid") or args.get("orderid")
+        pspid = _text(body, "pspid") or args.get("pspid", "")
+        orderid = _text(body, "orderid") or args.get("orderid")
         return _json({"deleted": sandbox.store.delete_fault_rules(pspid, orderid)})
-    return _error(f"no admin endpoint {method} /admin/api/faults", 405)
+    return error_response(f"no admin endpoint {method} /admin/api/faults", 405)
 
 
 # HTML back office ------------------------------------------------------------------------------------------
@@ -174,7 +210,8 @@ def backoffice(sandbox: Sandbox, request: Request, path: str) -> Response:
     path = path.strip("/")
     if path.startswith("transactions/"):
         payid = path.split("/", 1)[1]
-        tx = sandbox.store.transaction(int(payid)) if payid.isdigit() else None
+        number = whole_number(payid)
+        tx = sandbox.store.transaction(number) if number is not None else None
         if tx is None:
             return page("error_page.html", "Not found", http_status=404, text=f"No transaction {payid}",
                         details=Html(""))

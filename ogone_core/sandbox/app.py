@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -25,10 +25,11 @@ from . import admin, alias_gateway, directlink, hosted
 from .checks import PageRequest
 from .clock import Clock, system_clock
 from .merchants import DEFAULT_MERCHANT, load_config
-from .pages import Html, page, table
+from .guard import FORM_TOKEN_FIELD, Guard
+from .pages import Html, hidden, page, table
 from .service import Sandbox
 from .store import Store
-from .wire import UTF8, page_charset, read_params
+from .wire import UTF8, page_charset, read_params, whole_number
 
 log = logging.getLogger("ogone_core.sandbox")
 
@@ -59,8 +60,10 @@ class SandboxApp:
     """The sandbox as a WSGI callable. ``close()`` stops its background worker."""
 
     def __init__(self, state_path: "str | Path | None" = None,
-                 config: "Mapping[str, Any] | str | Path | None" = None, clock: Optional[Clock] = None):
+                 config: "Mapping[str, Any] | str | Path | None" = None, clock: Optional[Clock] = None,
+                 allowed_hosts: Iterable[str] = ()):
         self.clock: Clock = clock or system_clock
+        self.guard = Guard(allowed_hosts)
         self.store = Store(state_path)
         self._wake = threading.Event()
         self.sandbox = Sandbox(self.store, self.clock, load_config(config), self._wake.set)
@@ -106,16 +109,28 @@ class SandboxApp:
         match = _PAGE_PATH.match(path)
         if match:
             return self._protocol_page(request, match.group(1).lower(), match.group(2).lower())
+        if path.startswith("/static/"):
+            return self._static(path[len("/static/"):])
+        response = self._own_side(request, path)
+        # Another site framing these pages could make a tester click in them without knowing it.
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    def _own_side(self, request: Request, path: str) -> Response:
+        if path.startswith("/admin/api/"):
+            refused = self.guard.refusal(request, json_only=True)
+            if refused:
+                return admin.error_response(refused, 403)
+            return admin.api(self.sandbox, request, path[len("/admin/api/"):])
+        refused = self.guard.refusal(request)
+        if refused:
+            return page("error_page.html", "Forbidden", http_status=403, text=refused, details=Html(""))
         if path == "/":
             return self._home(request)
         if path == "/demo/checkout" and request.method == "POST":
             return self._demo_checkout(request)
-        if path.startswith("/admin/api/"):
-            return admin.api(self.sandbox, request, path[len("/admin/api/"):])
         if path == "/admin" or path.startswith("/admin/"):
             return admin.backoffice(self.sandbox, request, path[len("/admin"):])
-        if path.startswith("/static/"):
-            return self._static(path[len("/static/"):])
         return Response("Not found", status=404, content_type="text/plain")
 
     def _protocol_page(self, request: Request, env: str, name: str) -> Response:
@@ -145,9 +160,9 @@ class SandboxApp:
             tx = self.store.by_session(token) if token else None
             return (tx.pspid, tx.orderid) if tx else ("", "")
         pspid, orderid = params.stripped("PSPID"), params.stripped("ORDERID")
-        payid = params.stripped("PAYID")
-        if not orderid and payid.isdigit():
-            tx = self.store.transaction(int(payid))
+        payid = whole_number(params.stripped("PAYID"))
+        if not orderid and payid is not None:
+            tx = self.store.transaction(payid)
             orderid = tx.orderid if tx and tx.pspid == pspid else ""
         return pspid, orderid
 
@@ -169,11 +184,15 @@ class SandboxApp:
                           ("SHA-OUT passphrase", default.sha_out), ("Hash algorithm", "SHA-512"),
                           ("Dynamic feedback parameters", ", ".join(default.feedback_parameters))])
         return page("home.html", "Ogone sandbox", base_url=f"{request.host_url}ncol/test/",
-                    pspid=default.pspid, cards=hosted.cards_table(), merchant=merchant)
+                    pspid=default.pspid, cards=hosted.cards_table(), merchant=merchant,
+                    form_token=hidden(FORM_TOKEN_FIELD, self.guard.form_token))
 
     def _demo_checkout(self, request: Request) -> Response:
         """Sign a hosted-page order for a person trying the sandbox in a browser."""
         form = request.form
+        if not self.guard.form_token_ok(form.get(FORM_TOKEN_FIELD, "")):
+            return page("error_page.html", "Error", http_status=403, details=Html(""),
+                        text="This form is not one of the sandbox's pages (missing or wrong form token)")
         merchant = self.sandbox.merchant(form.get("PSPID", "").strip())
         if merchant is None:
             return page("error_page.html", "Error", http_status=400, text="Unknown PSPID", details=Html(""))
@@ -204,6 +223,7 @@ class SandboxApp:
 
 
 def create_app(state_path: "str | Path | None" = None, config: "Mapping[str, Any] | str | Path | None" = None,
-               clock: Optional[Clock] = None) -> SandboxApp:
-    """The sandbox WSGI app. ``state_path`` None keeps the state in memory; ``config`` is a dict or a JSON path."""
-    return SandboxApp(state_path, config, clock)
+               clock: Optional[Clock] = None, allowed_hosts: Iterable[str] = ()) -> SandboxApp:
+    """The sandbox WSGI app. ``state_path`` None keeps the state in memory; ``config`` is a dict or a JSON path;
+    ``allowed_hosts``: host names besides IP addresses and ``localhost`` its own pages answer to."""
+    return SandboxApp(state_path, config, clock, allowed_hosts)

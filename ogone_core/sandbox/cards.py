@@ -113,7 +113,7 @@ def find_card(number: str) -> tuple[TestCard | None, CardError | None]:
     digits = number.replace(" ", "").strip()
     if not digits:
         return None, CardError("CARDNO", ncerrors.CARD_NUMBER_EMPTY)
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return None, CardError("CARDNO", ncerrors.CARD_NUMBER_NOT_NUMERIC)
     if len(digits) > MAX_CARD_NUMBER:
         return None, CardError("CARDNO", ncerrors.CARD_NUMBER_TOO_LONG)
@@ -128,7 +128,7 @@ def find_card(number: str) -> tuple[TestCard | None, CardError | None]:
 def parse_expiry(text: str, today: datetime.date) -> tuple[str, CardError | None]:
     """``MM/YY``, ``MMYY`` or ``MM/YYYY`` -> ``MMYY`` as the platform returns it, or the error."""
     raw = text.strip().replace("/", "").replace("-", "")
-    if not raw or not raw.isdigit() or len(raw) not in (4, 6):
+    if not raw or not (raw.isascii() and raw.isdigit()) or len(raw) not in (4, 6):
         return "", CardError("ED", ncerrors.EXPIRY_NOT_NUMERIC)
     month, year = int(raw[:2]), int(raw[2:])
     if not 1 <= month <= 12:
@@ -144,7 +144,7 @@ def check_cvc(cvc: str, required: bool) -> CardError | None:
     cvc = cvc.strip()
     if not cvc:
         return CardError("CVC", ncerrors.CVC_MISSING) if required else None
-    if not cvc.isdigit():
+    if not (cvc.isascii() and cvc.isdigit()):
         return CardError("CVC", ncerrors.CVC_NOT_NUMERIC)
     if len(cvc) > MAX_CVC:
         return CardError("CVC", ncerrors.CVC_TOO_LONG)

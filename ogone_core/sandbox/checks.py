@@ -13,9 +13,10 @@ from ..errors import InvalidRequest
 from ..signing import compute_shasign, signatures_match
 from . import ncerrors
 from .merchants import Merchant
-from .wire import Params
+from .wire import Params, whole_number
 
 MAX_ORDER_ID = 40
+MAX_AMOUNT_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,9 @@ def order_fields(params: Params, default_operation: str,
         return None, Problem(ncerrors.DATA_VALIDATION, " " + "|".join(missing))
     if len(orderid) > MAX_ORDER_ID:
         return None, Problem(ncerrors.DATA_VALIDATION, " orderid too long")
-    amount_text = params.stripped("AMOUNT")
-    if not amount_text.isdigit():
+    amount = whole_number(params.stripped("AMOUNT"), MAX_AMOUNT_DIGITS)
+    if amount is None:
         return None, Problem.of(ncerrors.AMOUNT_NOT_A_NUMBER)
-    amount = int(amount_text)
     if amount <= 0:
         return None, Problem(ncerrors.DATA_VALIDATION, " amount must be positive")
     currency = params.stripped("CURRENCY").upper()

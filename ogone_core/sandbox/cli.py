@@ -5,7 +5,6 @@ The first line of output is the URL, so scripts can start it with ``--port 0`` a
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import signal
@@ -14,21 +13,12 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .merchants import MerchantSettingsError
-from .server import bind
+from .server import bind, is_loopback
 
 
 def default_state_path() -> Path:
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "ogone-sandbox" / "state.sqlite3"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,19 +31,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, default=None, help="JSON file with merchants and scenarios")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow listening on a non-loopback address (the sandbox is never a payment server)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name (besides IP addresses and localhost) under which the home page, back office "
+                        "and admin API answer; repeatable")
     p.add_argument("--quiet", action="store_true", help="print only the URL")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
-    if not _is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback(args.host) and not args.allow_remote:
         print(f"ogone-sandbox: refusing to listen on {args.host}: the sandbox is a test platform; "
               "use --allow-remote if other machines of your test network must reach it", file=sys.stderr)
         return 2
     state = None if args.memory else (args.state or default_state_path())
     try:
-        server = bind(args.host, args.port, state_path=state, config=args.config)
+        server = bind(args.host, args.port, allow_remote=args.allow_remote, state_path=state, config=args.config,
+                      allowed_hosts=args.allowed_host)
     except (MerchantSettingsError, ValueError, OSError) as error:
         print(f"ogone-sandbox: {error}", file=sys.stderr)
         return 2

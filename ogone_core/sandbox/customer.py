@@ -46,7 +46,7 @@ class PaymentResult:
     @property
     def status(self) -> Optional[int]:
         for name, value in self.pairs:
-            if name.upper() == "STATUS" and value.strip().isdigit():
+            if name.upper() == "STATUS" and value.strip().isascii() and value.strip().isdigit():
                 return int(value)
         return None
 

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from ..amounts import format_plain_amount
 from . import acquirer, ncerrors
 from .cards import Behaviour, CardInput, card_by_key, check_card_input
-from .checks import PageRequest, Problem, order_fields, production_refused, signature_problem
+from .checks import MAX_AMOUNT_DIGITS, PageRequest, Problem, order_fields, production_refused, signature_problem
 from .clock import trxdate, utc_date
 from .feedback import paramplus_pairs
 from .hosted import URL_FIELDS
@@ -25,7 +25,7 @@ from .pages import Html, hidden, render
 from .service import Sandbox
 from .store import RETRYABLE_STATUSES
 from .store import HistoryLine, Transaction
-from .wire import ncresponse
+from .wire import ncresponse, whole_number
 
 ECI_DEFAULT = "7"
 RECURRING_ECI = ("2", "9")  # recurring payments carry no CVC
@@ -179,7 +179,8 @@ def _find_transaction(sandbox: Sandbox, merchant: Merchant, request: PageRequest
     if not payid and not orderid:
         return None, Problem(ncerrors.DATA_VALIDATION, " no payid|no orderid")
     if payid:
-        tx = sandbox.store.transaction(int(payid)) if payid.isdigit() else None
+        number = whole_number(payid)
+        tx = sandbox.store.transaction(number) if number is not None else None
     else:
         tx = sandbox.store.latest_by_order(merchant.pspid, orderid)
     if tx is None or tx.pspid != merchant.pspid:
@@ -201,17 +202,18 @@ def maintenance_direct(sandbox: Sandbox, request: PageRequest) -> Response:
         return refusal(request, problem, payid=params.stripped("PAYID") or "0")
     operation = params.stripped("OPERATION").upper()
     amount_text = params.stripped("AMOUNT")
+    amount = whole_number(amount_text, MAX_AMOUNT_DIGITS)
     if not operation:
         problem = Problem(ncerrors.DATA_VALIDATION, " no operation")
-    elif amount_text and not amount_text.isdigit():
+    elif amount_text and amount is None:
         problem = Problem.of(ncerrors.AMOUNT_NOT_A_NUMBER)
-    elif amount_text and int(amount_text) <= 0:
+    elif amount_text and amount <= 0:
         problem = Problem(ncerrors.DATA_VALIDATION, " amount must be positive")
     if problem:
         return _maintenance_refusal(request, tx, problem)
     with sandbox.store.atomic():
         decision = acquirer.maintenance(sandbox.store.history(tx.payid), _behaviour(tx), operation,
-                                        int(amount_text) if amount_text else None)
+                                        amount if amount_text else None)
         if isinstance(decision, acquirer.Refusal):
             return _maintenance_refusal(request, tx, Problem.of(decision.ncerror))
         outcome = decision.outcome
@@ -251,7 +253,7 @@ def query_direct(sandbox: Sandbox, request: PageRequest) -> Response:
     lines = sandbox.store.history(tx.payid)
     payidsub = params.stripped("PAYIDSUB")
     if payidsub and params.stripped("PAYID"):
-        chosen = [line for line in lines if payidsub.isdigit() and line.payidsub == int(payidsub)]
+        chosen = [line for line in lines if line.payidsub == whole_number(payidsub)]
         if not chosen:
             return _maintenance_refusal(request, tx, Problem.of(ncerrors.HISTORY_ITEM_ACCESS))
         line, amount = chosen[0], chosen[0].amount

@@ -16,6 +16,11 @@ from .store import Store
 PAGES = ("orderstandard", "order_agree", "orderdirect", "maintenancedirect", "querydirect", "alias_gateway")
 
 
+# How long a page or a feedback may be held back, in seconds: long enough to outlast any client timeout.
+_DELAYS = {"latency": 300.0, "feedback_delay": 86_400.0}
+MAX_TIMES = 1_000_000
+
+
 class FaultSettingsError(ValueError):
     pass
 
@@ -53,17 +58,20 @@ def parse_faults(data: Mapping[str, Any]) -> Faults:
     if unknown:
         raise FaultSettingsError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(_NAMES))}")
     values = dict(data)
-    for name in ("latency", "feedback_delay"):
+    for name, most in _DELAYS.items():
         if name in values:
             value = values[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise FaultSettingsError(f"{name} is a number of seconds >= 0")
+            # "not 0 <= value" also refuses NaN, which compares false with everything.
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
+                raise FaultSettingsError(f"{name} is a number of seconds from 0 to {most:g}")
             values[name] = float(value)
     for name in ("http_500", "drop_connection", "feedback_duplicate", "feedback_before_redirect",
                  "double_url_encode"):
         if name in values and not isinstance(values[name], bool):
             raise FaultSettingsError(f"{name} is true or false")
     if "pages" in values:
+        if not isinstance(values["pages"], (list, tuple)) or not all(isinstance(p, str) for p in values["pages"]):
+            raise FaultSettingsError(f"pages is a list of page names: {', '.join(PAGES)}")
         pages = tuple(values["pages"])
         unknown_pages = [page for page in pages if page not in PAGES]
         if unknown_pages:
@@ -81,9 +89,12 @@ class FaultBook:
 
     def add(self, pspid: str, orderid: Optional[str], settings: Mapping[str, Any],
             times: Optional[int] = None) -> int:
+        if not isinstance(settings, Mapping):
+            raise FaultSettingsError("faults is a JSON object")
         parse_faults(settings)
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-            raise FaultSettingsError("times is an integer >= 1")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
+                                  or not 1 <= times <= MAX_TIMES):
+            raise FaultSettingsError(f"times is an integer from 1 to {MAX_TIMES}")
         return self._store.add_fault_rule(pspid, orderid or None, dict(settings), times, self._now()).id
 
     def for_request(self, pspid: str, orderid: str, page: str) -> Faults:

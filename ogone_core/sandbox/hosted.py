@@ -22,6 +22,7 @@ from .pages import Html, display_amount, escape, hidden, messages, page, table
 from .merchants import Merchant
 from .service import STORE_ALIAS_FIELD, Finished, OrderAlreadyProcessed, Sandbox
 from .store import Transaction
+from .translations import text
 
 ECI_ECOMMERCE = "7"
 ECI_AUTHENTICATED = "5"
@@ -32,9 +33,10 @@ _KEPT_FIELDS = ("ALIAS", "ALIASUSAGE", "ALIASOPERATION", "ALIASPERSISTEDAFTERUSE
 URL_FIELDS = ("ACCEPTURL", "DECLINEURL", "EXCEPTIONURL", "CANCELURL", "BACKURL", "HOMEURL", "CATALOGURL")
 
 
-def error_page(problem: Problem, status: int = 200) -> Response:
+def error_page(problem: Problem, status: int = 200, language: Optional[str] = None) -> Response:
     details = Html(f'<p>NCERROR <span id="ncerror">{problem.ncerror}</span></p>')
-    return page("error_page.html", "Error", http_status=status, text=problem.plus.strip(), details=details)
+    return page("error_page.html", text(language, "error_title"), http_status=status, language=language,
+                text=problem.plus.strip(), details=details)
 
 
 def cards_table() -> Html:
@@ -44,23 +46,24 @@ def cards_table() -> Html:
 
 def order_standard(sandbox: Sandbox, request: PageRequest) -> Response:
     params = request.params
+    language = params.get("LANGUAGE")
     merchant = sandbox.merchant(params.stripped("PSPID"))
     if merchant is None:
-        return error_page(Problem.of(ncerrors.PSPID_NOT_FOUND))
+        return error_page(Problem.of(ncerrors.PSPID_NOT_FOUND), language=language)
     problem = production_refused(merchant, request.env)
     problem = problem or signature_problem(params, params.without("SHASIGN"), merchant.sha_in, merchant,
                                            request.charset)
     if problem:
-        return error_page(problem)
+        return error_page(problem, language=language)
     fields, problem = order_fields(params, merchant.default_operation, acquirer.NEW_ORDER_OPERATIONS)
     if problem:
-        return error_page(problem)
+        return error_page(problem, language=language)
     kept = {name: params.get(name) for name in _KEPT_FIELDS if params.get(name)}
     urls = {name: params.stripped(name) for name in URL_FIELDS if params.stripped(name)}
     with sandbox.store.atomic():
         original = sandbox.store.live_order(merchant.pspid, fields.orderid)
         if original is not None:
-            return error_page(Problem.of(ncerrors.ALREADY_PROCESSED))
+            return error_page(Problem.of(ncerrors.ALREADY_PROCESSED), language=language)
         tx = sandbox.store.insert_transaction({
             "pspid": merchant.pspid, "orderid": fields.orderid, "source": "ecommerce", "env": request.env,
             "charset": request.charset, "operation": fields.operation, "amount": fields.amount,
@@ -95,8 +98,9 @@ def payment_page(sandbox: Sandbox, request: PageRequest, tx: Transaction, errors
     description = tx.request.get("COM", "")
     merchant = sandbox.merchant(tx.pspid)
     choice = alias_choice(merchant, tx)
+    language = tx.request.get("LANGUAGE")
     return page(
-        "payment_page.html", "Payment", http_status=status,
+        "payment_page.html", text(language, "payment"), http_status=status, language=language,
         pspid=tx.pspid, orderid=tx.orderid, amount=display_amount(tx.amount),
         currency=tx.currency,
         description=Html(f"<tr><th>Description</th><td>{escape(description)}</td></tr>")
@@ -120,7 +124,7 @@ def _session(sandbox: Sandbox, token: str, expected_status: int) -> tuple[Option
     if tx is None:
         return None, error_page(Problem(ncerrors.DATA_VALIDATION, "unknown or expired payment session"))
     if tx.status != expected_status:
-        return None, error_page(Problem.of(ncerrors.ALREADY_PROCESSED))
+        return None, error_page(Problem.of(ncerrors.ALREADY_PROCESSED), language=tx.request.get("LANGUAGE"))
     return tx, None
 
 
@@ -149,7 +153,7 @@ def order_agree(sandbox: Sandbox, request: PageRequest) -> Response:
     outcome = acquirer.new_order(card.card.behaviour, tx.operation)
     if outcome.status in (2, 93) and tx.attempts + 1 < merchant.hosted_page_attempts:
         sandbox.store.update_transaction(tx.payid, attempts=tx.attempts + 1)
-        message = f"Your payment was refused ({ncerrors.text(outcome.ncerror)}). Please try another card."
+        message = text(tx.request.get("LANGUAGE"), "try_another_card", reason=ncerrors.text(outcome.ncerror))
         return payment_page(sandbox, request, sandbox.store.transaction(tx.payid), (message,))
     return finish(sandbox, tx, merchant, outcome)
 
@@ -165,16 +169,17 @@ def _card_from_form(sandbox: Sandbox, tx: Transaction, number: str, expiry: str,
     card, errors = check_card_input(number, expiry, cvc, holder, today, cvc_required=True)
     problems = [f"{error.field}: {error.message}" for error in errors]
     if not holder.strip():
-        problems.append("CN: Card holder name is required")
+        problems.append(f"CN: {text(tx.request.get('LANGUAGE'), 'holder_required')}")
     if problems:
         return None, tuple(problems)
     return card, ()
 
 
 def acs_page_for(tx: Transaction, request: PageRequest) -> Response:
-    return page("acs_page.html", "3-D Secure", cardno=tx.cardno, brand=tx.brand,
-                amount=display_amount(tx.amount), currency=tx.currency, pspid=tx.pspid,
-                orderid=tx.orderid, action=f"order_A3DS{'_utf8' if tx.charset == 'utf-8' else ''}.asp",
+    language = tx.request.get("LANGUAGE")
+    return page("acs_page.html", text(language, "acs_title"), language=language, cardno=tx.cardno,
+                brand=tx.brand, amount=display_amount(tx.amount), currency=tx.currency,
+                pspid=tx.pspid, orderid=tx.orderid, action=f"order_A3DS{'_utf8' if tx.charset == 'utf-8' else ''}.asp",
                 md=hidden("MD", tx.session or ""))
 
 
@@ -207,7 +212,7 @@ def finish(sandbox: Sandbox, tx: Transaction, merchant: Merchant, outcome: acqui
     try:
         finished = sandbox.finish_payment(tx, merchant, outcome, eci=eci)
     except OrderAlreadyProcessed:
-        return error_page(Problem.of(ncerrors.ALREADY_PROCESSED))
+        return error_page(Problem.of(ncerrors.ALREADY_PROCESSED), language=tx.request.get("LANGUAGE"))
     return finished_response(finished)
 
 
@@ -216,9 +221,11 @@ def finished_response(finished: Finished) -> Response:
         return redirect(finished.redirect, code=303)
     tx = finished.transaction
     status = Status.parse(tx.status)
-    headline = {1: "Payment cancelled", 2: "Payment refused", 93: "Payment refused"}.get(
-        tx.status, "Payment result")
+    language = tx.request.get("LANGUAGE")
+    headline = {1: "cancelled", 2: "refused", 93: "refused"}.get(tx.status, "result")
     if tx.status in (5, 9):
-        headline = "Payment accepted"
-    return page("result_page.html", headline, headline=headline, status=tx.status,
-                description=status.description, params=table(finished.params, ("Parameter", "Value")))
+        headline = "accepted"
+    headline = text(language, headline)
+    return page("result_page.html", headline, language=language, headline=headline, status=tx.status,
+                description=status.description,
+                params=table(finished.params, (text(language, "parameter"), text(language, "value"))))

@@ -25,6 +25,13 @@ FEEDBACK_PARAMETER_ORDER = ("ORDERID", "CURRENCY", "AMOUNT", "PM", "ACCEPTANCE",
                             "ECI", "CVCCHECK", "AAVCHECK", "VC", "IP")
 
 _SECRETS = ("sha_in", "sha_out", "directlink_sha_in", "api_password")
+_TEXTS = ("sha_in", "sha_out", "api_user", "api_password", "directlink_sha_in", "feedback_url",
+          "feedback_url_declined", "status_change_url", "feedback_method", "feedback_timing", "default_operation")
+MAX_TEXT = 2000
+# Durations a test can wait for, with their upper bound in seconds (NaN, infinity and 1e308 are refused).
+_DURATIONS = {"feedback_retry_interval": 86_400.0, "feedback_timeout": 300.0, "settle_delay": 86_400.0,
+              "uncertain_delay": 86_400.0}
+_COUNTS = {"feedback_retries": 100, "hosted_page_attempts": 100}
 
 
 class MerchantSettingsError(ValueError):
@@ -65,6 +72,16 @@ class Merchant:
     def __post_init__(self) -> None:
         if not isinstance(self.pspid, str) or not self.pspid.strip() or len(self.pspid) > 30:
             raise MerchantSettingsError("pspid is required (1 to 30 characters)")
+        for name in _TEXTS:
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > MAX_TEXT:
+                raise MerchantSettingsError(f"{name} is a string of at most {MAX_TEXT} characters")
+        for name in ("redirect_with_parameters", "allow_prod"):
+            if not isinstance(getattr(self, name), bool):
+                raise MerchantSettingsError(f"{name} is true or false")
+        if not isinstance(self.feedback_parameters, (list, tuple)) or not all(
+                isinstance(name, str) for name in self.feedback_parameters):
+            raise MerchantSettingsError("feedback_parameters is a list of parameter names")
         if not self.sha_in:
             raise MerchantSettingsError(f"{self.pspid}: the SHA-IN passphrase is required")
         try:
@@ -85,15 +102,17 @@ class Merchant:
             raise MerchantSettingsError(f"feedback_timing is one of {', '.join(FEEDBACK_TIMINGS)}")
         if self.default_operation not in (Operation.SALE.value, Operation.AUTHORIZATION.value):
             raise MerchantSettingsError("default_operation is SAL or RES")
-        for name in ("feedback_retry_interval", "feedback_timeout", "settle_delay", "uncertain_delay"):
+        for name, most in _DURATIONS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise MerchantSettingsError(f"{name} must be a number of seconds >= 0")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
+                raise MerchantSettingsError(f"{name} must be a number of seconds from 0 to {most:g}")
             object.__setattr__(self, name, float(value))
-        for name in ("feedback_retries", "hosted_page_attempts"):
+        if self.feedback_timeout <= 0:
+            raise MerchantSettingsError("feedback_timeout must be more than 0 seconds")
+        for name, most in _COUNTS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise MerchantSettingsError(f"{name} must be an integer >= 0")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+                raise MerchantSettingsError(f"{name} must be an integer from 0 to {most}")
         if self.hosted_page_attempts < 1:
             raise MerchantSettingsError("hosted_page_attempts must be at least 1")
         if not isinstance(self.alias_checkbox, bool):
@@ -129,11 +148,13 @@ _FIELDS = {f.name for f in dataclasses.fields(Merchant)}
 
 
 def merchant_from_dict(data: Mapping[str, Any]) -> Merchant:
+    if not isinstance(data, Mapping):
+        raise MerchantSettingsError("a merchant is a JSON object of settings")
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise MerchantSettingsError(f"unknown merchant setting(s): {', '.join(unknown)}")
     values = dict(data)
-    if "feedback_parameters" in values:
+    if isinstance(values.get("feedback_parameters"), list):
         values["feedback_parameters"] = tuple(values["feedback_parameters"])
     try:
         return Merchant(**values)
@@ -165,7 +186,7 @@ def load_config(config: "Mapping[str, Any] | str | Path | None") -> SandboxConfi
     if isinstance(config, (str, Path)):
         try:
             data = json.loads(Path(config).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
             raise MerchantSettingsError(f"cannot read the configuration {config}: {error}") from None
     else:
         data = config
@@ -174,6 +195,10 @@ def load_config(config: "Mapping[str, Any] | str | Path | None") -> SandboxConfi
     unknown = sorted(set(data) - {"merchants", "scenarios", "default_merchant"})
     if unknown:
         raise MerchantSettingsError(f"unknown configuration key(s): {', '.join(unknown)}")
-    merchants = tuple(merchant_from_dict(item) for item in data.get("merchants", ()))
-    scenarios = tuple(data.get("scenarios", ()))
+    merchants, scenarios = data.get("merchants", ()), data.get("scenarios", ())
+    if not isinstance(merchants, (list, tuple)) or not isinstance(scenarios, (list, tuple)) or not all(
+            isinstance(item, Mapping) for item in scenarios):
+        raise MerchantSettingsError("merchants and scenarios are lists of JSON objects")
+    merchants = tuple(merchant_from_dict(item) for item in merchants)
+    scenarios = tuple(scenarios)
     return SandboxConfig(merchants, scenarios, bool(data.get("default_merchant", True)))

@@ -6,9 +6,11 @@ import html
 from functools import lru_cache
 from importlib import resources
 from string import Template
-from typing import Iterable
+from typing import Iterable, Optional
 
 from werkzeug.wrappers import Response
+
+from .translations import texts
 
 
 class Html(str):
@@ -31,9 +33,12 @@ def render(name: str, **values: object) -> Html:
     return Html(_template(name).substitute({key: escape(value) for key, value in values.items()}))
 
 
-def page(name: str, title: str, http_status: int = 200, **values: object) -> Response:
-    body = render(name, **values)
-    document = render("layout.html", title=title, body=body)
+def page(name: str, title: str, http_status: int = 200, language: Optional[str] = None,
+         **values: object) -> Response:
+    """A page in the layout, its texts in ``language`` (Ogone's LANGUAGE, ``fr_FR``; English by default)."""
+    words = texts(language)
+    body = render(name, **{**words, **values})
+    document = render("layout.html", title=title, body=body, **words)
     return Response(document.encode("utf-8"), status=http_status, content_type="text/html; charset=utf-8",
                     headers={"Cache-Control": "no-store"})
 

@@ -1,6 +1,7 @@
 """Running the sandbox on a real socket, in a background thread (tests, demos) or in the foreground (CLI)."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from typing import Any, Optional
@@ -72,13 +73,42 @@ class SandboxServer:
         return f"<SandboxServer {self.url}>"
 
 
-def bind(host: str = "127.0.0.1", port: int = 0, **create_app_kwargs: Any) -> SandboxServer:
-    """A threaded server bound to ``host:port`` (0 = a free port), not yet serving."""
-    app = create_app(**create_app_kwargs)
-    server = make_server(host, port, app, threaded=True, request_handler=SandboxRequestHandler)
+class NotLoopback(ValueError):
+    """The sandbox was asked to listen where other machines can reach it, without ``allow_remote``."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
+         **create_app_kwargs: Any) -> SandboxServer:
+    """A threaded server bound to ``host:port`` (0 = a free port), not yet serving.
+
+    Only a loopback address unless ``allow_remote``: the sandbox is a test platform that shows its test
+    merchants' passphrases on its home page, never something to expose by accident.
+    """
+    if not is_loopback(host) and not allow_remote:
+        raise NotLoopback(f"refusing to listen on {host}: the sandbox is a test platform; allow_remote=True "
+                          "(--allow-remote) if other machines of your test network must reach it")
+    allowed_hosts = list(create_app_kwargs.pop("allowed_hosts", ()))
+    if host and not is_loopback(host):
+        allowed_hosts.append(host)  # the name it was told to listen on is its own
+    app = create_app(allowed_hosts=allowed_hosts, **create_app_kwargs)
+    try:
+        server = make_server(host, port, app, threaded=True, request_handler=SandboxRequestHandler)
+    except BaseException:
+        app.close()
+        raise
     return SandboxServer(server, app)
 
 
-def start_server(host: str = "127.0.0.1", port: int = 0, **create_app_kwargs: Any) -> SandboxServer:
+def start_server(host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
+                 **create_app_kwargs: Any) -> SandboxServer:
     """Serve the sandbox in a background thread; use as a context manager or call ``stop()``."""
-    return bind(host, port, **create_app_kwargs).start()
+    return bind(host, port, allow_remote=allow_remote, **create_app_kwargs).start()

@@ -13,6 +13,17 @@ LATIN1 = "iso-8859-1"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
+# SQLite integers hold 18 digits whatever they are; longer "numbers" are refused before they get there.
+MAX_NUMBER_DIGITS = 18
+
+
+def whole_number(text: str, max_digits: int = MAX_NUMBER_DIGITS) -> Optional[int]:
+    """A number written in ASCII digits (``str.isdigit`` also takes "²" and "٣"), or None."""
+    if text and len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def page_charset(page: str) -> str:
     """``*_utf8.asp`` pages speak UTF-8, the others ISO-8859-1: the platform cannot detect the charset."""
     return UTF8 if page.lower().endswith("_utf8") else LATIN1
