@@ -13,7 +13,7 @@ import secrets
 
 from ogone_core import (
     DirectLinkClient, InvalidRequest, OgoneError, Operation, OrderRequest,
-    OutcomeUnknown, ThreeDSecure)
+    OutcomeUnknown, Status, ThreeDSecure)
 
 from trytond import config
 from trytond.i18n import gettext
@@ -126,6 +126,8 @@ class Payment(metaclass=PoolMeta):
         "Ogone Operation Sent", readonly=True,
         help="The operation was sent to Ogone; its result comes from the "
         "answer or from a query.")
+    ogone_operation_sent_at = fields.Timestamp(
+        "Ogone Operation Sent at", readonly=True)
     ogone_next_query = fields.Timestamp(
         "Ogone Next Query", readonly=True,
         help="When the reconciliation asks Ogone again about this payment.")
@@ -189,6 +191,7 @@ class Payment(metaclass=PoolMeta):
         return super()._ogone_reset_values() | {
             'ogone_operation': None,
             'ogone_operation_sent': False,
+            'ogone_operation_sent_at': None,
             'ogone_next_query': None,
             'ogone_queries': 0,
             }
@@ -515,6 +518,7 @@ class Payment(metaclass=PoolMeta):
                 continue
             operation = payment.ogone_operation
             payment.ogone_operation_sent = True
+            payment.ogone_operation_sent_at = dt.datetime.now()
             payment.ogone_next_query = None
             payment.ogone_queries = 0
             payment.save()
@@ -647,6 +651,20 @@ class Payment(metaclass=PoolMeta):
         else:
             payment.ogone_queries = (payment.ogone_queries or 0) + 1
             payment.ogone_next_query = next_query_at(payment.ogone_queries)
+            sent_at = payment.ogone_operation_sent_at
+            if (payment.ogone_operation_sent and sent_at
+                    and payment.ogone_capture_needed
+                    and response.status == Status.AUTHORIZED
+                    and sent_at < dt.datetime.now() - lost_after()):
+                # Ogone still holds the whole authorization long after the
+                # capture or void was sent: it never arrived. The accountant
+                # may ask for it again.
+                logger.warning(
+                    "Ogone %s of payment %s never reached Ogone",
+                    payment.ogone_operation, payment_id)
+                payment.ogone_operation = None
+                payment.ogone_operation_sent = False
+                payment.ogone_operation_sent_at = None
         payment.save()
         transaction.commit()
 
