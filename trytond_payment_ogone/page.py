@@ -45,8 +45,10 @@ def logo_url(company):
     if not company or not company.logo:
         return ''
     try:
-        # Pillow makes it a PNG of the size asked; without it the logo as stored
-        image, _, _, _ = company.get_logo(*LOGO_SIZE)
+        # Pillow makes it a PNG of the size asked; without it the logo as
+        # stored. Not get_logo: its cache is written in a second transaction,
+        # which waits on SQLite for the lock that a feedback already holds.
+        image, _, _ = company._logo_resize(*LOGO_SIZE)
     except Exception:
         logger.debug("company logo not shown", exc_info=True)
         return ''
