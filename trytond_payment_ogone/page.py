@@ -115,11 +115,9 @@ def render(report_name, data, status=HTTPStatus.OK):
     """
     pool = Pool()
     Page = pool.get(report_name, type='report')
-    data = {
-        'lang': Transaction().language.replace('_', '-'),
-        'company': company_look(),
-        **data,
-        }
+    data = {'lang': Transaction().language.replace('_', '-'), **data}
+    if 'company' not in data:
+        data['company'] = company_look()
     ext, content, _, _ = Page.execute([], data)
     assert ext == 'html', ext
     if isinstance(content, bytes):
