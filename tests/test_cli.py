@@ -111,7 +111,9 @@ def test_verify_with_the_wrong_algorithm_names_the_right_one():
 def test_verify_with_the_wrong_passphrase():
     result = run("verify", "-a", "sha1", V2, passphrase="not-the-passphrase")
     assert result.returncode == 1
-    assert result.stdout.splitlines()[1] == "No other algorithm or charset matches: check the SHA-OUT passphrase."
+    assert result.stdout.splitlines()[1] == (
+        "No other algorithm or charset matches: check the SHA-OUT passphrase in Technical information > "
+        "Transaction feedback > All transaction submission modes.")
     assert "not-the-passphrase" not in result.stdout + result.stderr
 
 
