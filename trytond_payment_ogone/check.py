@@ -70,8 +70,12 @@ class Account(metaclass=PoolMeta):
                 ['environment'])['environment']['selection'])
         other = 'test' if self.check_other_url and (
             '/ncol/test/' in self.check_other_url) else 'production'
+        message = f'msg_check_{self.check_outcome}'
+        if message == 'msg_check_wrong_environment' and (
+                self.environment == 'custom'):
+            message = 'msg_check_wrong_base_url'
         return gettext(
-            f'account_payment_ogone.msg_check_{self.check_outcome}',
+            f'account_payment_ogone.{message}',
             base_url=self.checked_url or '',
             other_base_url=self.check_other_url or '',
             environment=environments.get(other, other),
