@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import wraps
 from urllib.parse import parse_qsl
 
-from ogone_core import Category, OgoneError, validate_order_id
+from ogone_core import Category, OgoneError, SignatureError, validate_order_id
 from ogone_core import verify_feedback
 from werkzeug.exceptions import HTTPException
 
@@ -288,6 +288,7 @@ class Ogone(Router):
     def feedback(cls, request, pool):
         Order = pool.get('account.payment.ogone.order')
         Payment = pool.get('account.payment')
+        Refusal = pool.get('account.payment.ogone.refusal')
         source = feedback_source(request)
         try:
             params = feedback_params(request)
@@ -311,6 +312,7 @@ class Ogone(Router):
         # The ORDERID is not trusted yet: the order is the one whose
         # account's SHA-OUT passphrase signed the feedback.
         verified = None
+        signature_refused = []
         for order in orders:
             account = order.account.ogone()
             try:
@@ -319,6 +321,8 @@ class Ogone(Router):
                     account.sha_out, account.algorithm, account.encoding)
             except OgoneError as error:
                 reason = f"{error.__class__.__name__}: {error}"
+                if isinstance(error, SignatureError):
+                    signature_refused.append(order.account)
                 continue
             if feedback.order_id != order.name:
                 reason = "signed ORDERID differs"
@@ -326,6 +330,10 @@ class Ogone(Router):
             verified = order, feedback
             break
         if not verified:
+            # Shown on the account, so the administrator sees the cause
+            for account in signature_refused:
+                Refusal.record(account, order_id, source,
+                    feedback_params(request, account.charset))
             _refuse(request, HTTPStatus.BAD_REQUEST, reason, order_id)
         order, feedback = verified
         payment = order.payment
