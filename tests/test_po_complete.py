@@ -104,6 +104,18 @@ def test_take_from_superset_keeps_only_the_strings_of_fr(tree):
                 'Page not found', 'Pagina non trovata'),
             ('model:ir.message,text:msg_other_branch', 'Elsewhere',
                 'Altrove'),
+            ('model:ir.message,text:msg_page_back', 'Back to %(company)s',
+                'Torna a %(company)s'),
+            ])
+    write_po(locale / 'fr.po', [
+            ('field:account.payment,ogone_status:', 'Ogone Status',
+                'Statut Ogone'),
+            ('selection:account.payment.ogone.account,environment:', 'Test',
+                'Test'),
+            ('model:ir.message,text:msg_page_not_found_title',
+                'Page not found', 'Page introuvable'),
+            ('model:ir.message,text:msg_page_back', 'Back to %(company)s',
+                'Retour à %(company)s'),
             ])
 
     result = run(tree, '--take-from', str(superset), 'it')
@@ -113,11 +125,13 @@ def test_take_from_superset_keeps_only_the_strings_of_fr(tree):
         "it.po: missing: selection:account.payment.ogone.account,environment:"
         " 'Test'"]
     po = polib.pofile(str(locale / 'it.po'))
-    assert [(e.msgctxt, e.msgid, e.msgstr) for e in po] == [
+    assert [(e.msgctxt, e.msgid, e.msgstr, e.flags) for e in po] == [
         ('field:account.payment,ogone_status:', 'Ogone Status',
-            'Stato Ogone'),
+            'Stato Ogone', []),
+        ('model:ir.message,text:msg_page_back', 'Back to %(company)s',
+            'Torna a %(company)s', ['python-format']),
         ('model:ir.message,text:msg_page_not_found_title', 'Page not found',
-            'Pagina non trovata'),
+            'Pagina non trovata', []),
         ]
     assert po.metadata == {'Content-Type': 'text/plain; charset=utf-8'}
 
