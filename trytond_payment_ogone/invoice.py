@@ -3,13 +3,14 @@ one Ogone payment for what is left to pay."""
 import logging
 import secrets
 
+from sql import Null
+from werkzeug.utils import redirect
+
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool, PoolMeta
-from werkzeug.utils import redirect
-
 from trytond.protocols.wrappers import (
     HTTPStatus, abort, with_pool, with_transaction)
 from trytond.pyson import Eval
@@ -17,13 +18,10 @@ from trytond.routing import Route, Rule
 from trytond.transaction import Transaction
 
 from .locking import lock_rows, touch_rows
-from .payment import RANK_PENDING, parse_status, status_rank
+from .payment import CHECKOUT_STATES, RANK_PENDING, parse_status, status_rank
 from .routes import CHECKOUT_TOKEN, _page, guarded
 
 logger = logging.getLogger(__name__)
-
-# Payments of an invoice that may still receive its money
-LIVE_STATES = ['draft', 'submitted', 'approved', 'processing']
 
 
 def new_token():
@@ -76,7 +74,7 @@ class Invoice(metaclass=PoolMeta):
         cls._sql_indexes.add(
             Index(
                 t, (t.ogone_pay_token, Index.Equality(cardinality='high')),
-                where=t.ogone_pay_token != None))  # noqa: E711
+                where=t.ogone_pay_token != Null))
         cls._buttons.update({
                 'ogone_pay': {
                     'invisible': ((Eval('type') != 'out')
@@ -156,11 +154,11 @@ class Invoice(metaclass=PoolMeta):
         """
         pool = Pool()
         Payment = pool.get('account.payment')
-        live = [p for p in Payment.search([
-                    ('ogone_invoice', '=', self.id),
-                    ('state', 'in', LIVE_STATES),
-                    ], order=[('id', 'ASC')])
-            if p.state != 'draft']
+        # A payment an accountant put back to draft is theirs to handle
+        live = Payment.search([
+                ('ogone_invoice', '=', self.id),
+                ('state', 'in', sorted(CHECKOUT_STATES)),
+                ], order=[('id', 'ASC')])
         for payment in live:
             rank = status_rank(parse_status(payment.ogone_status)) or 0
             if not payment.ogone_payable or rank == RANK_PENDING:
