@@ -537,7 +537,8 @@ class Payment(metaclass=PoolMeta):
             and order.name == self.ogone_order_id
             and 0 < self.amount < order.amount)
         order_fits = (self.state != 'draft'
-            and (order.amount == self.amount or lower_capture)
+            and (order.amount == self.amount + self._ogone_refunded(order)
+                or lower_capture)
             and order.currency == self.currency)
         applied = (new_rank is not None and new_rank > current_rank
             and order_fits)
@@ -593,6 +594,18 @@ class Payment(metaclass=PoolMeta):
             # Authorized or pending after a refusal: the customer retried
             cls.proceed([self])
         return True
+
+    def _ogone_refunded(self, order):
+        "What the succeeded refunds of the order took off the payment"
+        pool = Pool()
+        Refund = pool.get('account.payment.ogone.refund')
+        if order.name != self.ogone_order_id:
+            return 0
+        refunds = Refund.search([
+                ('payment', '=', self.id),
+                ('state', '=', 'succeeded'),
+                ])
+        return sum((r.amount for r in refunds if r.settles_payment), 0)
 
     def _ogone_save_alias(self, feedback, order):
         Alias = Pool().get('account.payment.ogone.alias')

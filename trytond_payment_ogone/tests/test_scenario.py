@@ -11,5 +11,6 @@ def load_tests(*args, **kwargs):
                 'scenario_account_payment_ogone_directlink.rst',
                 'scenario_account_payment_ogone_group.rst',
                 'scenario_account_payment_ogone_cards.rst',
+                'scenario_account_payment_ogone_refund.rst',
                 })
     return load_doc_tests(__name__, __file__, *args, **kwargs)
