@@ -5,6 +5,7 @@ approval group), then sent once over DirectLink: it is marked sent and
 committed before the call, an answer lost leaves it processing, and only a
 query (or Ogone's feedback) ends it.
 """
+import dataclasses
 import datetime as dt
 import logging
 
@@ -21,7 +22,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .directlink import QUERY_BATCH, next_query_at
+from .directlink import QUERY_BATCH, lost_after, next_query_at
 from .payment import ncerror_string, status_string
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ REFUND_FAILED = {
     Status.REFUND_REFUSED, Status.PAYMENT_DECLINED_BY_ACQUIRER,
     Status.REFUND_HANDLED_BY_MERCHANT, Status.REFUND_DECLINED_BY_ACQUIRER}
 REFUND_STATUSES = REFUND_SUCCEEDED | REFUND_WAITING | REFUND_FAILED
+# querydirect's "Error access to original history item": no such PAYIDSUB
+UNKNOWN_LINE = '50001131'
+# The lines of an order's history looked through for a refund whose answer
+# was lost: a capture, a few refunds, a deletion
+HISTORY_LINES = 20
 # Counted against what is left to refund: asked or on its way
 PENDING_STATES = {'submitted', 'approved', 'processing'}
 
@@ -487,24 +493,66 @@ class Refund(Workflow, ModelSQL, ModelView):
             transaction.commit()
             client = DirectLinkClient(
                 refund.payment.journal.ogone_account.ogone())
-            if not refund.ogone_pay_id_sub:
-                # The answer was lost: the refund's line is unknown, and the
-                # latest line of the order may be another operation.
-                logger.warning(
-                    "Ogone refund %s: no history line known, the accountant "
-                    "must check it at Ogone", refund_id)
-                cls._ogone_after_query(refund_id)
-                continue
             try:
-                response = client.query(
-                    pay_id=refund.ogone_pay_id,
-                    pay_id_sub=refund.ogone_pay_id_sub)
+                if refund.ogone_pay_id_sub:
+                    response = client.query(
+                        pay_id=refund.ogone_pay_id,
+                        pay_id_sub=refund.ogone_pay_id_sub)
+                else:
+                    response = refund._ogone_find_line(client)
             except OgoneError as error:
                 logger.warning(
                     "Ogone query of refund %s failed: %s", refund_id, error)
                 continue
-            cls._ogone_apply(refund_id, response, 'query')
+            if response is not None:
+                cls._ogone_apply(refund_id, response, 'query')
+            else:
+                cls._ogone_not_found(refund_id)
             cls._ogone_after_query(refund_id)
+
+    def _ogone_find_line(self, client):
+        """The answer about the refund's line in Ogone's history of the
+        order, found when the answer to the refund was lost: a refund line
+        of its amount that no other refund claims; None when there is none"""
+        claimed = {r.ogone_pay_id_sub for r in self.__class__.search([
+                    ('payment', '=', self.payment.id),
+                    ('ogone_pay_id', '=', self.ogone_pay_id),
+                    ('ogone_pay_id_sub', '!=', None),
+                    ('id', '!=', self.id),
+                    ])}
+        for line in range(1, HISTORY_LINES + 1):
+            response = client.query(
+                pay_id=self.ogone_pay_id, pay_id_sub=str(line))
+            if response.ncerror == UNKNOWN_LINE:
+                return None
+            if (str(line) not in claimed
+                    and response.status in REFUND_STATUSES
+                    and response.amount == self.amount):
+                if not response.pay_id_sub:
+                    response = dataclasses.replace(
+                        response, pay_id_sub=str(line))
+                return response
+        return None
+
+    @classmethod
+    def _ogone_not_found(cls, refund_id):
+        """Ogone has no line for the refund: long after it was sent, it
+        never arrived and nothing was refunded; it is not sent again, the
+        accountant asks a new refund if needed"""
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        refund = cls(refund_id)
+        Payment.ogone_lock([refund.payment])
+        refund = cls(refund_id)
+        if (refund.state == 'processing' and refund.ogone_sent_at
+                and refund.ogone_sent_at
+                < dt.datetime.now() - lost_after()):
+            logger.warning(
+                "Ogone refund %s never reached Ogone: failed", refund_id)
+            refund.ogone_ncerror = UNKNOWN_LINE
+            refund.save()
+            cls.fail([refund])
+        Transaction().commit()
 
     @classmethod
     def _ogone_after_query(cls, refund_id):
