@@ -15,6 +15,7 @@ from ogone_core import (
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.model.exceptions import AccessError
 from trytond.modules.account_payment.exceptions import ProcessError
 from trytond.modules.company.model import (
     employee_field, reset_employee, set_employee)
@@ -208,7 +209,7 @@ class Refund(Workflow, ModelSQL, ModelView):
         if mode == 'delete':
             for refund in refunds:
                 if refund.state not in {'draft', 'submitted', 'approved'}:
-                    raise ProcessError(gettext(
+                    raise AccessError(gettext(
                             'account_payment_ogone.msg_ogone_refund_delete',
                             refund=refund.rec_name))
 
