@@ -1,0 +1,70 @@
+"""Defects found by reviewing the saved-card and hardening features: each
+test fails until the defect it names is fixed."""
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.transaction import Transaction
+
+from . import test_card, test_route
+from .tools import LANGUAGES, TrytonServer, load_translations, signed_feedback
+
+_route = test_route.AccountPaymentOgoneRouteTestCase
+_card = test_card.AccountPaymentOgoneCardTestCase
+
+
+class AccountPaymentOgoneReviewTestCase(RouteTestCase):
+    "Defects of Account Payment Ogone found in review"
+    module = 'account_payment_ogone'
+
+    @classmethod
+    def setUpDatabase(cls):
+        test_route._setup_database()
+        load_translations(*LANGUAGES)
+
+    create_payment = _route.create_payment
+    payment = _route.payment
+    checkout = _route.checkout
+    open_checkout = _route.open_checkout
+    send = _route.send
+    registration = _card.registration
+    card_return = _card.card_return
+    saved_cards = _card.saved_cards
+
+    def test_card_return_too_many_fields_is_a_bad_request(self):
+        "An answer with more fields than Ogone sends is refused, not a 500"
+        registration_id, _, order_id, alias = self.registration()
+        params = test_card.alias_gateway_answer(order_id, alias)
+        params.update({f'X{i}': 'x' for i in range(600)})
+        response = self.card_return(params)
+        self.assertEqual(response.status_code, 400, response.text[:200])
+        self.assertEqual(self.saved_cards(registration_id), [])
+
+    def test_deactivated_alias_stays_deactivated(self):
+        "The capture's feedback does not bring back a card deactivated since"
+        payment_id, token = self.create_payment()
+        fields = self.open_checkout(token, save_card='1')
+        alias = fields['ALIAS']
+        response = self.send(signed_feedback(
+                fields['ORDERID'], 5, '42.50', ALIAS=alias))
+        self.assertEqual(response.status_code, 200)
+        pool = Pool(DB_NAME)
+        Alias = pool.get('account.payment.ogone.alias')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            record, = Alias.search([('alias', '=', alias)])
+            # The customer asked for the card to be forgotten
+            Alias.write([record], {'active': False})
+            transaction.commit()
+        response = self.send(signed_feedback(
+                fields['ORDERID'], 9, '42.50', ALIAS=alias))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+        with Transaction().start(DB_NAME, 0):
+            self.assertEqual(Alias.search([('alias', '=', alias)]), [])
+
+
+del RouteTestCase
