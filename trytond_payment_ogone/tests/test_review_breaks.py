@@ -1,20 +1,19 @@
 """Defects found by reviewing the saved-card and hardening features: each
 test fails until the defect it names is fixed."""
-import threading
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-
-import requests
+import base64
+import io
+import logging
 
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from . import test_card, test_route
-from .tools import LANGUAGES, TrytonServer, load_translations, signed_feedback
+from .tools import LANGUAGES, load_translations, signed_feedback
 
 _route = test_route.AccountPaymentOgoneRouteTestCase
 _card = test_card.AccountPaymentOgoneCardTestCase
+_model = test_route.AccountPaymentOgoneModelTestCase
 
 
 class AccountPaymentOgoneReviewTestCase(RouteTestCase):
@@ -65,6 +64,53 @@ class AccountPaymentOgoneReviewTestCase(RouteTestCase):
         self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
         with Transaction().start(DB_NAME, 0):
             self.assertEqual(Alias.search([('alias', '=', alias)]), [])
+
+    rpc = _model.rpc
+
+    def test_passphrases_not_in_the_debug_log_of_a_read(self):
+        "Opening the account form at DEBUG logs no passphrase nor password"
+        pool = Pool(DB_NAME)
+        User = pool.get('res.user')
+        Account = pool.get('account.payment.ogone.account')
+        secrets = ['ReadShaIn1234567', 'ReadShaOut123456', 'ReadApiPassword1']
+        with Transaction().start(DB_NAME, 0) as transaction:
+            admin, = User.search([('login', '=', 'admin')])
+            admin.password = 'ogone-review-test-1'
+            admin.save()
+            account, = Account.create([{
+                        'name': "Read", 'pspid': 'READ',
+                        'api_user_id': 'READAPI',
+                        'sha_in_secret': secrets[0],
+                        'sha_out_secret': secrets[1],
+                        'api_password': secrets[2]}])
+            account_id = account.id
+            transaction.commit()
+        user_id, session, *_ = self.rpc(
+            {}, 'common.db.login', 'admin',
+            {'password': 'ogone-review-test-1'})['result']
+        token = base64.b64encode(
+            f'admin:{user_id}:{session}'.encode()).decode()
+        headers = {'Authorization': f'Session {token}'}
+
+        log = io.StringIO()
+        handler = logging.StreamHandler(log)
+        handler.addFilter(
+            lambda record: not record.name.startswith('trytond.backend'))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        self.addCleanup(root.removeHandler, handler)
+        self.addCleanup(root.setLevel, root.level)
+        root.setLevel(logging.DEBUG)
+        # What the client asks when an administrator opens the account
+        result = self.rpc(
+            headers, 'model.account.payment.ogone.account.read',
+            [account_id], ['pspid', 'sha_in_secret', 'sha_out_secret',
+                'api_password'], {})
+        self.assertNotIn('error', result)
+        text = log.getvalue()
+        self.assertIn('Result:', text)
+        for secret in secrets:
+            self.assertNotIn(secret, text)
 
 
 del RouteTestCase
