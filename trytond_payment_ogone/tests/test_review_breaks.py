@@ -65,6 +65,20 @@ class AccountPaymentOgoneReviewTestCase(RouteTestCase):
         with Transaction().start(DB_NAME, 0):
             self.assertEqual(Alias.search([('alias', '=', alias)]), [])
 
+    def test_card_updated_at_ogone_updates_the_saved_card(self):
+        "The form posted again with another card (STATUS 2): Tryton shows it"
+        registration_id, _, order_id, alias = self.registration()
+        self.assertEqual(self.card_return(test_card.alias_gateway_answer(
+                    order_id, alias)).status_code, 200)
+        # The browser's back button brings the signed form back: Ogone
+        # stores the new card behind the same alias and says STATUS 2
+        response = self.card_return(test_card.alias_gateway_answer(
+                order_id, alias, status='2', BRAND='MasterCard',
+                CARDNO='XXXXXXXXXXXX4444', ED='0531'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.saved_cards(registration_id), [
+                (alias, 'MasterCard', 'XXXXXXXXXXXX4444', '0531', 'SHOP')])
+
     rpc = _model.rpc
 
     def test_passphrases_not_in_the_debug_log_of_a_read(self):
