@@ -3,13 +3,21 @@ test fails until the defect it names is fixed."""
 import base64
 import io
 import logging
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from trytond import backend
 
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from . import test_card, test_route
-from .tools import LANGUAGES, load_translations, signed_feedback
+from .tools import (
+    LANGUAGES, TrytonServer, load_translations, signed_feedback)
 
 _route = test_route.AccountPaymentOgoneRouteTestCase
 _card = test_card.AccountPaymentOgoneCardTestCase
@@ -78,6 +86,26 @@ class AccountPaymentOgoneReviewTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.saved_cards(registration_id), [
                 (alias, 'MasterCard', 'XXXXXXXXXXXX4444', '0531', 'SHOP')])
+
+    def test_card_return_burst_waits_for_the_lock(self):
+        "20 browsers back from the Alias Gateway at once: no 503, one card"
+        if backend.name != 'postgresql':
+            self.skipTest("SQLite has no row lock")
+        registration_id, _, order_id, alias = self.registration()
+        params = test_card.alias_gateway_answer(order_id, alias)
+        with TrytonServer() as server:
+            url = (f'{server.url}/{self.db_name}'
+                '/r/account_payment_ogone/card-return')
+            gate = threading.Barrier(20)
+
+            def come_back(_):
+                gate.wait(timeout=60)
+                return requests.get(url, params=params, timeout=120)
+            with ThreadPoolExecutor(max_workers=20) as executor:
+                responses = list(executor.map(come_back, range(20)))
+        self.assertEqual(
+            Counter(r.status_code for r in responses), {200: 20})
+        self.assertEqual(len(self.saved_cards(registration_id)), 1)
 
     rpc = _model.rpc
 
