@@ -155,4 +155,5 @@ class AccountPaymentOgoneReviewTestCase(RouteTestCase):
             self.assertNotIn(secret, text)
 
 
-del RouteTestCase
+# Only this module's own test case is collected here
+del RouteTestCase, _route, _card, _model
