@@ -134,12 +134,14 @@ class Account(ModelSQL, ModelView):
     def effective_order_id_prefix(self):
         if self.order_id_prefix:
             return self.order_id_prefix
-        name = _NOT_ORDER_ID_CHARS.sub('_', Transaction().database.name)
-        if len(name) <= 16:
+        database_name = Transaction().database.name
+        name = _NOT_ORDER_ID_CHARS.sub('_', database_name)
+        if name == database_name and len(name) <= 16:
             return name
-        # Cutting would give "production_shop_a" and "production_shop_b"
-        # the same prefix, hence the same ORDERIDs: keep a digest of the rest.
-        digest = hashlib.sha256(Transaction().database.name.encode()).hexdigest()
+        # Replacing characters gives "shop.a" and "shop_a" the same prefix,
+        # cutting gives it "production_shop_a" and "production_shop_b",
+        # hence the same ORDERIDs: keep a digest of the real name.
+        digest = hashlib.sha256(database_name.encode()).hexdigest()
         return f'{name[:7]}-{digest[:8]}'
 
     def ogone(self):

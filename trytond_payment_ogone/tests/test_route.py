@@ -1009,6 +1009,25 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
             self.assertRegex(prefix, r'^[A-Za-z0-9_-]{1,16}$')
 
     @with_transaction()
+    def test_default_prefix_of_database_names_with_other_characters(self):
+        "Database names that differ by a replaced character get different prefixes"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values(order_id_prefix=None)])
+        database = Transaction().database
+        names = ['shop.a', 'shop_a', 'shop a', 'shop-a', 'shop\u00e9a',
+            'production.shop.a', 'production_shop_a']
+        prefixes = {}
+        for name in names:
+            with mock.patch.object(database, 'name', name):
+                prefixes[name] = account.effective_order_id_prefix
+        self.assertEqual(len(set(prefixes.values())), len(names), prefixes)
+        # A name made only of ORDERID characters and short enough is kept
+        self.assertEqual(prefixes['shop_a'], 'shop_a')
+        self.assertEqual(prefixes['shop-a'], 'shop-a')
+        for prefix in prefixes.values():
+            self.assertRegex(prefix, r'^[A-Za-z0-9_-]{1,16}$')
+
+    @with_transaction()
     def test_return_url(self):
         "The return URL is the route of this database"
         Account = Pool().get('account.payment.ogone.account')
