@@ -7,9 +7,8 @@ import uuid
 from ogone_core import Category, HostedPaymentRequest, Operation, Status
 from ogone_core import UnknownStatus, amount_is_expressible, is_currency_code
 from ogone_core.ncerror import describe as describe_ncerror
-from sql import For, Null
+from sql import Null
 
-from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -18,6 +17,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.report import Report
 from trytond.transaction import Transaction
+
+from .locking import lock_records
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +49,6 @@ OGONE_LANGUAGES = {
     'nl': 'nl_NL', 'pl': 'pl_PL', 'pt': 'pt_PT', 'ru': 'ru_RU',
     'sl': 'sl_SI', 'tr': 'tr_TR', 'zh': 'zh_CN',
     }
-
-
-def lock_timeout():
-    "Seconds a request waits for the lock of a payment another one holds"
-    return max(1, config.getint(
-            'account_payment_ogone', 'lock_timeout', default=10))
 
 
 def status_rank(status):
@@ -345,47 +340,10 @@ class Payment(metaclass=PoolMeta):
     def ogone_lock(cls, payments):
         """Lock the payments so that concurrent requests apply one at a time
 
-        It waits for a request holding one of them to finish, up to
-        [account_payment_ogone] lock_timeout seconds, and then raises a
-        DatabaseOperationalError, which trytond retries. When a payment
-        changed since the transaction began, the transaction is restarted
-        from the beginning: what runs before must have no effect outside
-        the database.
+        It waits for the lock (see locking.lock_records): what runs before
+        must have no effect outside the database.
         """
-        transaction = Transaction()
-        ids = sorted({p.id for p in payments})
-        if not ids:
-            return
-        table = cls.__table__()
-        cursor = transaction.connection.cursor()
-        if backend.name == 'postgresql':
-            # trytond's own lock does not wait (NOWAIT): under a burst of
-            # duplicate feedback most requests would fail. In this
-            # REPEATABLE READ transaction, a payment updated by the request
-            # waited for raises a serialization failure, so what follows
-            # always reads the payments as last committed.
-            cursor.execute("SELECT current_setting('lock_timeout')")
-            previous, = cursor.fetchone()
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true)",
-                (f'{lock_timeout() * 1000:d}ms',))
-            # In the order of their ids, so two requests never deadlock
-            cursor.execute(*table.select(
-                    table.id, where=table.id.in_(ids), order_by=table.id,
-                    for_=For('UPDATE')))
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true)", (previous,))
-        else:
-            cls.lock(payments)
-        if backend.name == 'sqlite':
-            # SQLite has no row lock and reads outside of a write
-            # transaction: writing first takes its database lock, and the
-            # reads that follow see what the previous request committed.
-            cursor.execute(*table.update(
-                    [table.id], [table.id],
-                    where=table.id.in_(ids)))
-            for cache in transaction.cache.values():
-                cache.clear()
+        lock_records(cls, payments)
 
     def ogone_checkout_order(self, save_card=False):
         """The attempt the customer pays with, created on the first checkout
