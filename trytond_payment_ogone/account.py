@@ -121,6 +121,17 @@ class Account(ModelSQL, ModelView):
             "<PARAMVAR> by the database of each payment."),
         'on_change_with_shared_return_url')
 
+    # The pages a customer sees
+    website = fields.Char(
+        "Website",
+        help="The link back to the shop on the customer's pages; "
+        "leave empty to use the company's website.")
+    dynamic_template = fields.Boolean(
+        "Payment Page in Company's Look",
+        help="Ogone shows its payment form inside a page of Tryton with "
+        "the company's name, logo and website link (dynamic template). "
+        "Ogone's servers must reach Tryton's address over HTTPS.")
+
     @classmethod
     def __register__(cls, module):
         table_h = cls.__table_handler__(module)
@@ -179,6 +190,10 @@ class Account(ModelSQL, ModelView):
     @classmethod
     def default_environment(cls):
         return 'test'
+
+    @classmethod
+    def default_dynamic_template(cls):
+        return False
 
     @fields.depends('id')
     def on_change_with_return_url(self, name=None):

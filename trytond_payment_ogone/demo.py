@@ -90,6 +90,115 @@ def wait_for_state(payment, states: set[str], deadline: float = 30.0) -> str:
         time.sleep(0.1)
 
 
+def save_card_at_ogone(sandbox, account, party, card_number: str):
+    """A card the customer saved at Ogone (Alias Gateway), recorded on the party as an administrator's
+    import of existing aliases records it."""
+    from ogone_core import Account, AliasGatewayRequest, verify_alias_feedback
+    from ogone_core.sandbox import DEFAULT_MERCHANT
+    from ogone_core.sandbox.customer import create_alias
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    core = Account(pspid=account.pspid, sha_in=DEFAULT_MERCHANT.sha_in, sha_out=DEFAULT_MERCHANT.sha_out,
+                   environment=sandbox.test_base_url)
+    form = AliasGatewayRequest(accept_url="http://127.0.0.1:9/accept", exception_url="http://127.0.0.1:9/exception",
+                               alias=f"CARD-{party.id}").render(core)
+    saved = verify_alias_feedback(list(create_alias(form.action, form.fields, card_number).pairs), DEFAULT_MERCHANT.sha_out)
+    with Transaction().start(DATABASE, 0) as transaction:
+        Alias = Pool(DATABASE).get("account.payment.ogone.alias")
+        alias, = Alias.create([{"party": party.id, "account": account.id, "alias": saved.alias, "brand": saved.brand,
+                                "card_number": saved.card_number, "expiry": saved.expiry}])
+        transaction.commit()
+        return alias.id
+
+
+def month_end(sandbox, account) -> None:
+    """The accountant's month end: saved cards charged by processing a payment group, one authorization
+    captured, the uncertain and the lost answers resolved by the reconciliation cron."""
+    from proteus import Model, Wizard
+
+    print("\n   Month end: the accountant processes a group of payments with saved cards")
+    Party = Model.get("party.party")
+    Alias = Model.get("account.payment.ogone.alias")
+    Journal = Model.get("account.payment.journal")
+    Payment = Model.get("account.payment")
+    Cron = Model.get("ir.cron")
+    Company = Model.get("company.company")
+    company, = Company.find([])
+    account.order_id_prefix = "MONTH"
+    account.save()
+    journal, = Journal.find([("name", "=", "Ogone")])
+    authorizations = Journal(name="Ogone (authorize, capture later)", process_method="ogone",
+                             ogone_account=account, ogone_authorization_only=True)
+    authorizations.save()
+    # The sandbox settles offline and uncertain payments when told, not on its own clock.
+    requests.post(f"{sandbox.url}admin/api/merchants", timeout=10, json={
+        "pspid": account.pspid, "settle_delay": 3600, "uncertain_delay": 3600}).raise_for_status()
+
+    rows = [("Anna Berg", "4111111111111111", "89.00", journal, "paid"),
+            ("Bruno Costa", "4000000000000028", "45.00", journal, "card refused"),
+            ("Chloé Martin", "4000000000000523", "120.00", journal, "bank unsure (92)"),
+            ("David Olsen", "374111111111111", "64.50", journal, "connection lost after the charge"),
+            ("Emma Weber", "5399999999999999", "230.00", authorizations, "authorized, then captured")]
+    payments = []
+    for name, card_number, amount, payment_journal, story in rows:
+        party = Party(name=name)
+        party.save()
+        card = Alias(save_card_at_ogone(sandbox, account, party, card_number))
+        payment = Payment(journal=payment_journal, kind="receivable", party=party, amount=Decimal(amount))
+        payment.ogone_alias = card
+        payment.click("submit")
+        payments.append((payment, story))
+    lost = payments[3][0]
+    # The sandbox charges this card, then drops the connection before answering.
+    requests.post(f"{sandbox.url}admin/api/faults", timeout=10, json={
+        "pspid": account.pspid, "orderid": f"MONTH-{lost.id}-1",
+        "faults": {"drop_connection": True, "pages": ["orderdirect"]}, "times": 1}).raise_for_status()
+
+    group = [p for p, _ in payments if p.journal.id == journal.id]
+    Wizard("account.payment.process", group)
+    Wizard("account.payment.process", [payments[4][0]])
+    for payment, story in payments:
+        payment.reload()
+        print(f"     {payment.party.rec_name:<13} {payment.ogone_alias.rec_name:<40} {story:<33} -> "
+              f"{payment.state}, {payment.ogone_status_string or 'no answer yet'}")
+
+    def run_cron(method: str) -> None:
+        cron, = Cron.find([("method", "=", f"account.payment|{method}")])
+        if not cron.companies:
+            cron.companies.append(Company(company.id))
+            cron.save()
+        cron.click("run_once")
+
+    authorized = payments[4][0]
+    authorized.click("ogone_capture")
+    authorized.reload()
+    print(f"   Capture of {authorized.party.rec_name}'s authorization sent: "
+          f"{authorized.ogone_feedbacks[0].status_string}")
+    print("   Later, Ogone settles what was pending; the reconciliation cron queries it:")
+    for payment, _ in payments:
+        requests.post(f"{sandbox.url}admin/api/settle", timeout=10,
+                      json={"pspid": account.pspid, "orderid": payment.ogone_order_id}).raise_for_status()
+    run_cron("ogone_reconcile")
+    run_cron("ogone_charge")
+
+    transactions = requests.get(f"{sandbox.url}admin/api/transactions", timeout=10,
+                                params={"pspid": account.pspid}).json()["transactions"]
+    header = ("customer", "amount", "Tryton state", "Tryton's Ogone status", "sandbox status", "charges")
+    lines = []
+    for payment, _ in payments:
+        payment.reload()
+        found = [t for t in transactions if t["orderid"] == payment.ogone_order_id]
+        lines.append((payment.party.rec_name, f"{payment.amount} {payment.currency.code}", payment.state,
+                      payment.ogone_status_string,
+                      ", ".join(f"{t['status']} ({t['status_description']})" for t in found),
+                      str(len(found))))
+    widths = [max(len(row[i]) for row in [header] + lines) for i in range(len(header))]
+    print()
+    for row in [header, tuple("-" * w for w in widths)] + lines:
+        print("     " + "  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serve", action="store_true",
@@ -173,6 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     refused.reload()
     print(f"   the same feedback with STATUS changed to 9: HTTP {answer.status_code}, payment still "
           f"{refused.state}")
+
+    month_end(sandbox, account)
 
     if args.serve:
         waiting = new_payment("49.90")

@@ -1,5 +1,4 @@
-"""A row lock that waits: concurrent requests about one record apply one at
-a time instead of failing."""
+"""Row locks that wait, for the records several requests may change at once."""
 from sql import For
 
 from trytond import backend, config
@@ -12,7 +11,7 @@ def lock_timeout():
             'account_payment_ogone', 'lock_timeout', default=10))
 
 
-def lock_records(Model, records):
+def lock_rows(Model, records):
     """Lock the records so that concurrent requests apply one at a time
 
     It waits for a request holding one of them to finish, up to
@@ -29,10 +28,10 @@ def lock_records(Model, records):
     cursor = transaction.connection.cursor()
     if backend.name == 'postgresql':
         # trytond's own lock does not wait (NOWAIT): under a burst of
-        # duplicate answers most requests would fail. In this REPEATABLE
-        # READ transaction, a record updated by the request waited for
-        # raises a serialization failure, so what follows always reads the
-        # records as last committed.
+        # duplicate requests most would fail. In this REPEATABLE READ
+        # transaction, a row updated by the request waited for raises a
+        # serialization failure, so what follows always reads the rows as
+        # last committed.
         cursor.execute("SELECT current_setting('lock_timeout')")
         previous, = cursor.fetchone()
         cursor.execute(
@@ -50,8 +49,22 @@ def lock_records(Model, records):
         # SQLite has no row lock and reads outside of a write transaction:
         # writing first takes its database lock, and the reads that follow
         # see what the previous request committed.
-        cursor.execute(*table.update(
-                [table.id], [table.id],
-                where=table.id.in_(ids)))
+        touch_rows(Model, records)
         for cache in transaction.cache.values():
             cache.clear()
+
+
+def touch_rows(Model, records):
+    """Write the rows without changing them
+
+    A request that waits for their lock then reads what this transaction
+    wrote elsewhere, even in other tables: on PostgreSQL its own snapshot is
+    refused and trytond restarts it.
+    """
+    ids = sorted({r.id for r in records})
+    if not ids:
+        return
+    table = Model.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*table.update(
+            [table.id], [table.id], where=table.id.in_(ids)))

@@ -18,7 +18,7 @@ from trytond.pyson import Eval
 from trytond.report import Report
 from trytond.transaction import Transaction
 
-from .locking import lock_records
+from .locking import lock_rows
 
 logger = logging.getLogger(__name__)
 
@@ -153,9 +153,23 @@ class Payment(metaclass=PoolMeta):
         help="The amount is only authorized: "
         "it is not received until the authorization is captured.")
     ogone_alias = fields.Many2One(
-        'account.payment.ogone.alias', "Ogone Saved Card", readonly=True,
+        'account.payment.ogone.alias', "Ogone Saved Card",
         ondelete='RESTRICT',
-        help="The card saved during this payment.")
+        domain=[
+            ('party', '=', Eval('party', -1)),
+            ('account', '=', Eval('ogone_account', -1)),
+            ],
+        states={
+            'readonly': ~Eval('state', 'draft').in_(
+                ['draft', 'submitted', 'approved']),
+            'invisible': Eval('process_method') != 'ogone',
+            },
+        help="The saved card to charge when the payment is processed, "
+        "or the card the customer saved while paying.\n"
+        "Leave empty to send the customer the checkout link.")
+    ogone_account = fields.Function(fields.Many2One(
+            'account.payment.ogone.account', "Ogone Account"),
+        'on_change_with_ogone_account')
     ogone_feedbacks = fields.One2Many(
         'account.payment.ogone.feedback', 'payment', "Ogone Feedback",
         readonly=True)
@@ -195,6 +209,17 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def default_ogone_review(cls):
         return False
+
+    @fields.depends('journal')
+    def on_change_with_ogone_account(self, name=None):
+        if self.journal and self.journal.process_method == 'ogone':
+            return self.journal.ogone_account
+
+    @fields.depends('party', 'ogone_alias')
+    def on_change_party(self):
+        super().on_change_party()
+        if self.ogone_alias and self.ogone_alias.party != self.party:
+            self.ogone_alias = None
 
     def get_ogone_status_string(self, name):
         return status_string(self.ogone_status)
@@ -272,7 +297,6 @@ class Payment(metaclass=PoolMeta):
             'ogone_status': None,
             'ogone_ncerror': None,
             'ogone_capture_needed': False,
-            'ogone_alias': None,
             }
 
     @classmethod
@@ -300,8 +324,15 @@ class Payment(metaclass=PoolMeta):
         cls.write(payments, cls._ogone_reset_values())
 
     def process_ogone(self):
-        "The customer pays through the checkout link: make sure it exists"
+        """Charge the saved card over DirectLink, or make sure the checkout
+        link exists for the customer to pay"""
         assert self.process_method == 'ogone'
+        if (self.ogone_alias
+                and not Transaction().context.get('_ogone_update')):
+            # Refused here, before anything is sent
+            self.ogone_check_charge()
+            self.__class__.__queue__.ogone_charge([self])
+            return
         if not self.ogone_checkout_id:
             self.ogone_checkout_id = secrets.token_urlsafe(32)
             self.save()
@@ -340,10 +371,10 @@ class Payment(metaclass=PoolMeta):
     def ogone_lock(cls, payments):
         """Lock the payments so that concurrent requests apply one at a time
 
-        It waits for the lock (see locking.lock_records): what runs before
-        must have no effect outside the database.
+        See locking.lock_rows: what runs before must have no effect outside
+        the database.
         """
-        lock_records(cls, payments)
+        lock_rows(cls, payments)
 
     def ogone_checkout_order(self, save_card=False):
         """The attempt the customer pays with, created on the first checkout
@@ -362,7 +393,9 @@ class Payment(metaclass=PoolMeta):
                     ('payment', '=', self.id),
                     ('name', '=', self.ogone_order_id),
                     ], limit=1)
-            if orders:
+            # A DirectLink attempt (waiting for 3-D Secure, say) cannot be
+            # paid on the hosted page: the customer gets a new attempt.
+            if orders and not orders[0].directlink:
                 order, = orders
                 if save_card and not order.alias:
                     order.alias = self._ogone_new_alias(account)
@@ -437,21 +470,32 @@ class Payment(metaclass=PoolMeta):
     def ogone_update(self, feedback, source, order):
         """Reconcile the payment with a verified feedback
 
-        Every piece of news from Ogone passes here. The caller must have
-        locked the payment and checked the feedback against the order's
-        amount and currency.
+        Every piece of news from Ogone passes here: a verified feedback
+        (source 'browser' or 'server'), a DirectLink answer ('directlink')
+        or the answer to a query ('query'). The caller must have locked the
+        payment and checked a feedback against the order's amount and
+        currency.
         Return True when the feedback moved the payment.
         """
         pool = Pool()
         Feedback = pool.get('account.payment.ogone.feedback')
         status = feedback.status
         new_rank = status_rank(status)
+        if getattr(feedback, 'is_duplicate', False):
+            # A DirectLink "already processed" says nothing about the order
+            new_rank = None
         current_rank = status_rank(parse_status(self.ogone_status)) or 0
         # A payment reset to draft, or changed since the order was sent, is
         # being handled by an accountant: news about that order is kept for
         # them but cannot settle it.
+        # An authorization may be captured for less than it holds: the
+        # lower amount is set on the payment before the capture.
+        lower_capture = (current_rank == RANK_AUTHORIZED
+            and new_rank == RANK_PAID
+            and order.name == self.ogone_order_id
+            and 0 < self.amount < order.amount)
         order_fits = (self.state != 'draft'
-            and order.amount == self.amount
+            and (order.amount == self.amount or lower_capture)
             and order.currency == self.currency)
         applied = (new_rank is not None and new_rank > current_rank
             and order_fits)
@@ -495,7 +539,9 @@ class Payment(metaclass=PoolMeta):
 
         cls = self.__class__
         if self.state in {'submitted', 'approved'}:
-            cls.process([self])
+            # Paid already: nothing is to be sent for it
+            with Transaction().set_context(_ogone_update=True):
+                cls.process([self])
             self = cls(self.id)
         if new_rank == RANK_PAID:
             cls.succeed([self])
@@ -510,7 +556,9 @@ class Payment(metaclass=PoolMeta):
         Alias = Pool().get('account.payment.ogone.alias')
         return Alias.ogone_record(
             self.party, order.account, feedback.alias, brand=feedback.brand,
-            card_number=feedback.card_number, expiry=feedback.expiry)
+            card_number=feedback.card_number,
+            # A DirectLink answer carries no expiry
+            expiry=getattr(feedback, 'expiry', ''))
 
 
 class Order(ModelSQL, ModelView):

@@ -1,5 +1,6 @@
 """The demo a new user runs with `make demo`: a Tryton payment paid through the sandbox."""
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -35,6 +36,21 @@ class DemoTestCase(unittest.TestCase):
             'card the bank refuses: failed, NCERROR 30051001 (Authorization declined)', out)
         self.assertIn(
             'STATUS changed to 9: HTTP 400, payment still failed', out)
+        # The month end: each saved card charged once, every payment in
+        # the state the sandbox shows for it, nobody clicking but process
+        # (and capture for the authorization)
+        self.assertIn('connection lost after the charge  -> processing, no answer yet', out)
+        self.assertIn('bank unsure (92)                  -> processing, 92 (Payment uncertain)', out)
+        for customer, amount, state, status in [
+                ('Anna Berg', '89.00', 'succeeded', '9 (Payment requested)'),
+                ('Bruno Costa', '45.00', 'failed', '2 (Authorisation refused)'),
+                ('Chloé Martin', '120.00', 'succeeded', '9 (Payment requested)'),
+                ('David Olsen', '64.50', 'succeeded', '9 (Payment requested)'),
+                ('Emma Weber', '230.00', 'succeeded', '9 (Payment requested)'),
+                ]:
+            self.assertRegex(
+                out, rf'\n +{customer} +{re.escape(amount)} EUR +{state} +'
+                rf'{re.escape(status)} +{re.escape(status)} +1\n')
         for secret in ['sandbox_sha_in_passphrase_0001', 'sandbox_sha_out_passphrase_001',
                 'sandbox-password']:
             self.assertNotIn(secret, out + result.stderr)

@@ -1,5 +1,8 @@
 """Helpers for the tests and scenarios: signed feedback and trytond served over real HTTP."""
+import email
+import email.policy
 import os
+import socketserver
 import threading
 from decimal import Decimal
 from types import SimpleNamespace
@@ -108,3 +111,150 @@ class TrytonServer:
         parts = urlsplit(url)
         return f'{self.url}{parts.path}' + (
             f'?{parts.query}' if parts.query else '')
+
+
+class SMTPSink:
+    """An SMTP server on a free port that keeps every message it receives
+
+    trytond sends its e-mails to it when [email] uri points to its url, so
+    that a scenario reads what the customer would receive.
+    """
+
+    def __init__(self, host='127.0.0.1'):
+        self.messages = []
+        messages = self.messages
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b'220 sink ESMTP\r\n')
+                data = None
+                while line := self.rfile.readline():
+                    if data is not None:
+                        if line in {b'.\r\n', b'.\n'}:
+                            messages.append(email.message_from_bytes(
+                                    b''.join(data),
+                                    policy=email.policy.default))
+                            data = None
+                            self.wfile.write(b'250 queued\r\n')
+                        else:
+                            # Dot-stuffing: a leading dot was doubled
+                            data.append(
+                                line[1:] if line.startswith(b'..') else line)
+                        continue
+                    command = line[:4].upper()
+                    if command == b'DATA':
+                        data = []
+                        self.wfile.write(b'354 end with .\r\n')
+                    elif command == b'QUIT':
+                        self.wfile.write(b'221 bye\r\n')
+                        return
+                    else:
+                        self.wfile.write(b'250 ok\r\n')
+
+        self._server = socketserver.ThreadingTCPServer((host, 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f'smtp://{host}:{self._server.server_address[1]}'
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def register_card(base_url, account, alias, card_number):
+    """Save a test card at the sandbox under alias, as the Alias Gateway does
+
+    Return the alias values Ogone sends back: brand, masked number, expiry.
+    """
+    from ogone_core import Account, AliasGatewayRequest, verify_alias_feedback
+    from ogone_core.sandbox.customer import create_alias
+
+    core = Account(
+        pspid=account['pspid'], sha_in=account['sha_in'],
+        sha_out=account['sha_out'], environment=base_url)
+    form = AliasGatewayRequest(
+        accept_url='http://127.0.0.1:9/accept',
+        exception_url='http://127.0.0.1:9/exception',
+        alias=alias).render(core)
+    result = create_alias(form.action, form.fields, card_number)
+    feedback = verify_alias_feedback(list(result.pairs), account['sha_out'])
+    return {
+        'alias': feedback.alias,
+        'brand': feedback.brand,
+        'card_number': feedback.card_number,
+        'expiry': feedback.expiry,
+        }
+
+
+
+def _server_side(model, call):
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+
+    with Transaction().start(DB_NAME, 0) as transaction:
+        result = call(Pool(DB_NAME).get(model))
+        transaction.commit()
+    return result
+
+
+def server_load_translations(*codes):
+    "load_translations in a transaction of its own, for the scenarios"
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+
+    with Transaction().start(DB_NAME, 0) as transaction:
+        load_translations(*codes)
+        transaction.commit()
+
+
+def server_create(model, vlist):
+    """Create records inside trytond as its own code does, without the
+    checks of a client call: for what only Ogone gives (saved cards)"""
+    return _server_side(
+        model, lambda Model: [r.id for r in Model.create(vlist)])
+
+
+def server_write(model, ids, values):
+    "Write records inside trytond as its own code does"
+    _server_side(model, lambda Model: Model.write(Model.browse(ids), values))
+
+
+
+def run_worker(threads=4):
+    """Run the queued tasks with trytond-worker's run_task on several
+    threads, as workers do, until none is left; return how many ran
+
+    trytond.worker's own pull needs PostgreSQL: the pending tasks are found
+    by a search instead, and each is run once.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    from trytond.worker import run_task
+
+    def pending():
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Queue = Pool(DB_NAME).get('ir.queue')
+            return [t.id for t in Queue.search(
+                    [('finished_at', '=', None)], order=[('id', 'ASC')])]
+
+    started = set()
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        running = set()
+        while True:
+            new = [i for i in pending() if i not in started]
+            for task_id in new:
+                started.add(task_id)
+                running.add(executor.submit(run_task, DB_NAME, task_id))
+            if not running:
+                break
+            # A running task may queue another one
+            _, running = wait(running, return_when=FIRST_COMPLETED)
+    return len(started)
