@@ -103,6 +103,13 @@ class Account(ModelSQL, ModelView):
             },
         help="The folder that holds the platform's pages, "
         "e.g. https://secure.example.com/ncol/test/")
+    currencies = fields.Many2Many(
+        'account.payment.ogone.account-currency.currency', 'account',
+        'currency', "Currencies",
+        help="The currencies the PSPID accepts, as set in Ogone's back "
+        "office (Configuration > Account > Currencies): payments in any "
+        "other currency are refused before anything is sent.\n"
+        "Leave empty to let Ogone decide.")
     order_id_prefix = fields.Char(
         "Order ID Prefix", strip=True,
         help="Starts every ORDERID sent to Ogone; "
@@ -222,6 +229,10 @@ class Account(ModelSQL, ModelView):
         digest = hashlib.sha256(database_name.encode()).hexdigest()
         return f'{name[:7]}-{digest[:8]}'
 
+    def accepts_currency(self, currency):
+        "Whether Ogone takes payments of the account in the currency"
+        return not self.currencies or currency in self.currencies
+
     def ogone(self):
         "The ogone_core account: signs forms and verifies feedback"
         environment = {
@@ -308,3 +319,18 @@ class Account(ModelSQL, ModelView):
             if Warning.check(name):
                 raise OgoneAccountWarning(name, gettext(
                         'account_payment_ogone.msg_ogone_key_modified'))
+
+
+class AccountCurrency(ModelSQL):
+    __name__ = 'account.payment.ogone.account-currency.currency'
+
+    account = fields.Many2One(
+        'account.payment.ogone.account', "Account", required=True,
+        ondelete='CASCADE')
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('account')
