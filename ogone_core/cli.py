@@ -1,7 +1,8 @@
-"""The ``ogone`` command: sign, explain and verify, for people chasing ``unknown order/1/s``.
+"""The ``ogone`` command: sign, explain, verify and check, for people chasing ``unknown order/1/s``.
 
 Passphrases are read from the environment variable OGONE_PASSPHRASE or asked for without echo; never from
-the command line, where they would end up in the shell history and the process list.
+the command line, where they would end up in the shell history and the process list. ``check`` reads the
+SHA-IN passphrase from OGONE_SHA_IN (or OGONE_PASSPHRASE) and the API password from OGONE_API_PASSWORD.
 """
 from __future__ import annotations
 
@@ -11,20 +12,30 @@ import os
 import sys
 from urllib.parse import parse_qsl, urlsplit
 
+from .account import Account
+from .account_check import check_account
 from .errors import OgoneError, SignatureError
 from .feedback import verify_feedback
+from .refusal_diagnosis import diagnose_refusal
 from .signing import Algorithm, compute_shasign, explain, signatures_match
 
 PASSPHRASE_VARIABLE = "OGONE_PASSPHRASE"
+SHA_IN_VARIABLE = "OGONE_SHA_IN"
+API_PASSWORD_VARIABLE = "OGONE_API_PASSWORD"
+
+
+def _secret(what: str, *variables: str) -> str:
+    for variable in variables:
+        value = os.environ.get(variable)
+        if value:
+            return value
+    if not sys.stdin.isatty():
+        raise SystemExit(f"set {' or '.join(variables)} or run in a terminal to be asked for the {what}")
+    return getpass.getpass(f"{what}: ")
 
 
 def _passphrase(what: str) -> str:
-    value = os.environ.get(PASSPHRASE_VARIABLE)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise SystemExit(f"set {PASSPHRASE_VARIABLE} or run in a terminal to be asked for the {what}")
-    return getpass.getpass(f"{what}: ")
+    return _secret(what, PASSPHRASE_VARIABLE)
 
 
 def _pairs(arguments: list[str]) -> list[tuple[str, str]]:
@@ -78,21 +89,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _diagnose(pairs, passphrase: str, algorithm: str, encoding: str) -> str:
-    """Which other setting would have made the signature valid: the usual cause of a mismatch."""
-    for other_algorithm in Algorithm:
-        for other_encoding in ("utf-8", "iso-8859-1"):
-            if (other_algorithm.value, other_encoding) == (Algorithm.parse(algorithm).value, encoding):
-                continue
-            try:
-                verify_feedback(pairs, passphrase, other_algorithm, other_encoding)
-            except OgoneError:
-                continue
-            return (f"It would be valid with {other_algorithm.value} and {other_encoding}: check the hash "
-                    "algorithm in Technical information > Global security parameters and the page charset.")
-    return "No other algorithm or charset matches: check the SHA-OUT passphrase."
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     pairs = _query_pairs(args.feedback, args.encoding)
     passphrase = _passphrase("SHA-OUT passphrase")
@@ -100,7 +96,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         feedback = verify_feedback(pairs, passphrase, args.algorithm, args.encoding)
     except SignatureError as error:
         print(f"INVALID: {error}")
-        print(_diagnose(pairs, passphrase, args.algorithm, args.encoding))
+        print(diagnose_refusal(pairs, passphrase, args.algorithm, args.encoding).message)
         if args.explain:
             _print_explanation(pairs, "out")
         return 1
@@ -115,6 +111,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if feedback.unsigned:
         print(f"  not covered by the signature (do not trust): {', '.join(feedback.unsigned)}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sha_in = _secret("SHA-IN passphrase", SHA_IN_VARIABLE, PASSPHRASE_VARIABLE)
+    api_password = _secret("API password", API_PASSWORD_VARIABLE)
+    # The check signs with SHA-IN only; the account wants a SHA-OUT passphrase, which is never used here.
+    account = Account(pspid=args.pspid, sha_in=sha_in, sha_out="not used by the check",
+                      api_user_id=args.api_user, api_password=api_password, algorithm=args.algorithm,
+                      environment=args.base_url, charset=args.encoding)
+    result = check_account(account)
+    print(f"{'OK' if result.ok else 'PROBLEM'} ({result.outcome.value}) at {result.base_url}")
+    print(result.message)
+    if result.detail:
+        print(f"  platform: {result.detail}")
+    return 0 if result.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--explain", action="store_true", help="show the canonical string on failure")
     verify.add_argument("feedback", help="the query string, or the whole redirect URL")
     verify.set_defaults(run=cmd_verify)
+
+    check = commands.add_parser(
+        "check", help="check an account's settings with a harmless DirectLink query (moves no money)",
+        description="Query an ORDERID that cannot exist and tell a wrong PSPID, environment, API user or "
+                    f"password, SHA-IN or hash algorithm from all good. Secrets from {SHA_IN_VARIABLE} and "
+                    f"{API_PASSWORD_VARIABLE}, or asked for without echo.")
+    check.add_argument("--pspid", required=True)
+    check.add_argument("--api-user", required=True, help="the API user (Configuration > Users)")
+    check.add_argument("--base-url", default="test",
+                       help="test, prod, or the base URL of the platform's pages (default: test)")
+    check.add_argument("--algorithm", "-a", default="sha512", choices=[a.value for a in Algorithm])
+    check.add_argument("--encoding", "-e", default="utf-8", choices=["utf-8", "iso-8859-1"],
+                       help="utf-8 for the *_utf8.asp pages (default), iso-8859-1 for the others")
+    check.set_defaults(run=cmd_check)
     return parser
 
 

@@ -44,6 +44,10 @@ class ConnectionFailed(TransportError):
     """The connection failed before the request was sent: nothing reached the platform."""
 
 
+class CertificateFailed(ConnectionFailed):
+    """The TLS certificate of the platform does not verify: nothing was sent."""
+
+
 class ServerError(TransportError):
     """The platform answered with an HTTP error status."""
 

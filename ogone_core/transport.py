@@ -29,8 +29,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .errors import (ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown, ProtocolError,
-                     ServerError, TransportError)
+from .errors import (CertificateFailed, ConfigurationError, ConnectionFailed, InvalidRequest, OutcomeUnknown,
+                     ProtocolError, ServerError, TransportError)
 from .validation import mask_card_number
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,9 @@ def _failed_before_sending(error: requests.ConnectionError) -> str:
             return "certificate"
         if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
             return "connect"
-        pending.extend([getattr(cause, "reason", None), cause.__cause__, cause.__context__])
-        pending.extend(arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException))
+        # urllib3's ``reason`` is an exception, ssl's is a string such as "UNEXPECTED_EOF_WHILE_READING".
+        linked = [getattr(cause, "reason", None), cause.__cause__, cause.__context__, *getattr(cause, "args", ())]
+        pending.extend(link for link in linked if isinstance(link, BaseException))
     return ""
 
 
@@ -249,7 +250,7 @@ class RequestsTransport:
             except requests.ConnectionError as error:
                 before_sending = _failed_before_sending(error)
                 if before_sending == "certificate":
-                    raise ConnectionFailed(f"the TLS certificate of {url} does not verify; nothing was sent") \
+                    raise CertificateFailed(f"the TLS certificate of {url} does not verify; nothing was sent") \
                         from None
                 if before_sending:
                     connect_failures += 1

@@ -80,6 +80,38 @@ class Chromium:
             self._profile.cleanup()
 
 
+def screenshot_dir() -> str:
+    """Where the browser tests keep their screenshots: $OGONE_SCREENSHOTS, else test-artifacts/screenshots/ at the
+    top of the source tree (not committed)."""
+    directory = os.environ.get("OGONE_SCREENSHOTS") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts", "screenshots")
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
+def screenshot(driver, name: str, width: int) -> str:
+    """The whole page at ``width`` CSS pixels (a phone below 700, with its viewport rules), as tall as its content.
+
+    Returns the PNG's path. The page must not be wider than ``width``: it could not be read on a phone.
+    """
+    mobile = width < 700
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": mobile})
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    scroll_width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{name} is {scroll_width} px wide at {width} px"
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": max(int(height), 200), "deviceScaleFactor": 1,
+                            "mobile": mobile})
+    path = os.path.join(screenshot_dir(), f"{name}.png")
+    try:
+        with open(path, "wb") as file:
+            file.write(driver.get_screenshot_as_png())
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return path
+
+
 class MerchantSite:
     """The merchant's web site on a free port.
 

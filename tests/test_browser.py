@@ -246,3 +246,47 @@ def test_home_page_and_back_office(driver, shop):
     wait_for(driver, EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), f"Transaction {rows[demo_order][0]}"),
              "the transaction page")
     assert "History" in driver.find_element(By.TAG_NAME, "main").text
+
+
+SHOP_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Chez Zoë</title>
+<style>body { margin: 0; font-family: Georgia, serif; background: #fbf6ee; }
+header { background: #7b2d26; color: #fff; padding: 1em; font-size: 1.3em; }
+main { padding: 1em; } footer { padding: 1em; color: #7b2d26; }</style></head>
+<body><header id="shop-header">Chez Zoë &#8212; fine cheese</header>
+<main>$$$PAYMENT ZONE$$$</main><footer id="shop-footer">Chez Zoë, Gent</footer></body></html>"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_payment_page_inside_the_merchant_template(driver, shop, width):
+    """TP: the sandbox fetches the merchant's page, pays inside it, and the page reads on a phone and a desktop."""
+    order = order_id("TPL")
+    template_url = shop.site.put(f"template-{order}", SHOP_TEMPLATE)
+    open_checkout(driver, shop, order, template=template_url)
+    assert driver.find_element(By.ID, "shop-header").text == "Chez Zoë — fine cheese"
+    assert driver.find_element(By.ID, "shop-footer").text == "Chez Zoë, Gent"
+    assert driver.title == "Chez Zoë"
+    browser.screenshot(driver, f"sandbox-template-{width}", width)
+    type_into(driver, CN="Zoë Martin", CARDNO=VISA, ED=default_expiry(), CVC="123")
+    press(driver, "payment-form", "pay")
+    assert landing(driver, shop.site.return_url("accept")) == "paid"
+    returned(shop, order, "accept", 9)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_payment_page_and_result_screenshots(driver, shop, width):
+    """The sandbox's own payment, result and error pages, photographed at a phone's and a desktop's width."""
+    order = order_id("SHOT")
+    open_checkout(driver, shop, order)
+    browser.screenshot(driver, f"sandbox-payment-{width}", width)
+    type_into(driver, CN="Zoë Martin", CARDNO="4000000000000028", ED=default_expiry(), CVC="123")
+    press(driver, "payment-form", "pay")
+    assert landing(driver, shop.site.return_url("decline")) == "refused"
+    returned(shop, order, "decline", 2)
+    order = order_id("SHOT")
+    form = HostedPaymentRequest(order_id=order, amount=AMOUNT, currency="EUR",
+                                template=f"{shop.site.url}no-such-template").render(shop.account())
+    driver.get(shop.site.put(order, form.html()))
+    assert "TP: the template URL answered HTTP 404" in element(driver, "error-text").text
+    browser.screenshot(driver, f"sandbox-error-{width}", width)

@@ -111,7 +111,9 @@ def test_verify_with_the_wrong_algorithm_names_the_right_one():
 def test_verify_with_the_wrong_passphrase():
     result = run("verify", "-a", "sha1", V2, passphrase="not-the-passphrase")
     assert result.returncode == 1
-    assert result.stdout.splitlines()[1] == "No other algorithm or charset matches: check the SHA-OUT passphrase."
+    assert result.stdout.splitlines()[1] == (
+        "No other algorithm or charset matches: check the SHA-OUT passphrase in Technical information > "
+        "Transaction feedback > All transaction submission modes.")
     assert "not-the-passphrase" not in result.stdout + result.stderr
 
 
@@ -188,3 +190,17 @@ def test_verify_reads_an_iso_8859_1_feedback_in_its_own_charset():
     result = run("verify", "-e", "iso-8859-1", query)
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("VALID\n")
+
+
+def test_verify_names_a_signed_parameter_outside_the_sha_out_list():
+    # A platform that signs SHOPREF, which the official SHA-OUT list this version ships does not have.
+    import hashlib
+    pairs = [("orderID", "12"), ("currency", "EUR"), ("amount", "15"), ("STATUS", "9"), ("SHOPREF", "abc")]
+    text = "".join(f"{name.upper()}={value}{PASSPHRASE}" for name, value in
+                   sorted(pairs, key=lambda pair: pair[0].upper()))
+    query = "&".join(f"{name}={value}" for name, value in pairs)
+    result = run("verify", f"{query}&SHASIGN={hashlib.sha512(text.encode()).hexdigest().upper()}")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1] == (
+        "The platform signed SHOPREF, which is not in the SHA-OUT list: unselect it in Technical information > "
+        "Transaction feedback > Dynamic e-Commerce parameters.")

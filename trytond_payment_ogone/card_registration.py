@@ -1,12 +1,12 @@
 """Registering a card without paying: a link to a page whose card form posts to
 Ogone's Alias Gateway, which sends the customer back with the alias signed
 with SHA-OUT. The card data goes from the browser to Ogone only."""
-import html
 import logging
 import secrets
 import uuid
 
-from ogone_core import AliasGatewayRequest, OgoneError, validate_order_id
+from ogone_core import (
+    AliasGatewayRequest, AliasStatus, OgoneError, validate_order_id)
 from ogone_core import verify_alias_feedback
 
 from trytond.i18n import gettext
@@ -18,6 +18,8 @@ from trytond.routing import Route, Rule
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from .locking import lock_rows
+from .page import company_look, render
 from .payment import OGONE_LANGUAGES
 from .routes import CHECKOUT_TOKEN, _page, feedback_params, guarded
 
@@ -142,47 +144,32 @@ def _refuse(request, status, reason, order_id=''):
             status))
 
 
+# The card form's own fields: name, label message, attributes
+CARD_INPUTS = [
+    ('CN', 'msg_card_holder', {
+            'maxlength': '35', 'autocomplete': 'cc-name'}),
+    ('CARDNO', 'msg_card_number', {
+            'maxlength': '23', 'inputmode': 'numeric',
+            'autocomplete': 'cc-number'}),
+    ('ED', 'msg_card_expiry', {
+            'maxlength': '4', 'inputmode': 'numeric', 'placeholder': 'MMYY',
+            }),
+    ('CVC', 'msg_card_cvc', {
+            'maxlength': '4', 'inputmode': 'numeric',
+            'autocomplete': 'cc-csc'}),
+    ]
+
+
 def _card_page(registration, form, error=''):
     "The card form: it posts to Ogone, never to Tryton"
-    def text(name, **kwargs):
-        return html.escape(gettext(f'account_payment_ogone.{name}', **kwargs))
-
-    hidden = ''.join(
-        f'<input type="hidden" name="{html.escape(name)}" '
-        f'value="{html.escape(value)}">\n'
-        for name, value in form.fields)
-    inputs = ''.join(
-        f'<p><label for="{name}">{text(label)}</label><br>'
-        f'<input id="{name}" name="{name}" {attributes}></p>\n'
-        for name, label, attributes in [
-            ('CN', 'msg_card_holder', 'maxlength="35" autocomplete="cc-name"'),
-            ('CARDNO', 'msg_card_number',
-                'maxlength="23" inputmode="numeric" autocomplete="cc-number"'),
-            ('ED', 'msg_card_expiry',
-                'maxlength="4" inputmode="numeric" placeholder="MMYY"'),
-            ('CVC', 'msg_card_cvc',
-                'maxlength="4" inputmode="numeric" autocomplete="cc-csc"'),
-            ])
-    error_html = (
-        f'<p id="card-error" role="alert">{html.escape(error)}</p>\n'
-        if error else '')
-    title = text('msg_card_page_title')
-    content = (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{title}</title></head>\n'
-        f'<body><h1>{title}</h1>\n'
-        f'<p id="card-text">{text("msg_card_page_text")}</p>\n'
-        f'{error_html}'
-        f'<form id="card-form" method="post" '
-        f'action="{html.escape(form.action)}" '
-        f'accept-charset="{html.escape(form.charset)}" '
-        'autocomplete="off">\n'
-        f'{hidden}{inputs}'
-        f'<p><button type="submit">{text("msg_card_submit")}</button></p>\n'
-        '</form></body></html>\n')
-    return Response(
-        content, HTTPStatus.OK, content_type='text/html; charset=utf-8')
+    return render('account.payment.ogone.card', {
+            'action': form.action,
+            'fields': list(form.fields),
+            'charset': form.charset,
+            'inputs': CARD_INPUTS,
+            'error': error,
+            'company': company_look(account=registration.account),
+            })
 
 
 class Ogone(metaclass=PoolMeta):
@@ -221,7 +208,7 @@ class Ogone(metaclass=PoolMeta):
         registration, = registrations
         with Transaction().set_context(language=registration.language):
             if registration.alias:
-                return cls._card_registered_page()
+                return cls._card_registered_page(registration)
             return cls._card_form(registration)
 
     @classmethod
@@ -233,16 +220,21 @@ class Ogone(metaclass=PoolMeta):
         return _card_page(registration, form, error)
 
     @classmethod
-    def _card_registered_page(cls):
+    def _card_registered_page(cls, registration):
         return _page(
             gettext('account_payment_ogone.msg_card_registered_title'),
-            gettext('account_payment_ogone.msg_card_registered'))
+            gettext('account_payment_ogone.msg_card_registered'),
+            outcome='paid',
+            company=company_look(account=registration.account))
 
     @classmethod
     def card_return(cls, request, pool):
         Registration = pool.get('account.payment.ogone.card_registration')
         Alias = pool.get('account.payment.ogone.alias')
-        params = feedback_params(request)
+        try:
+            params = feedback_params(request)
+        except ValueError:
+            _refuse(request, HTTPStatus.BAD_REQUEST, "too many fields")
         order_ids = {v for k, v in params if k.upper() == 'ORDERID'}
         if len(order_ids) != 1:
             _refuse(request, HTTPStatus.BAD_REQUEST, "no single ORDERID")
@@ -286,7 +278,7 @@ class Ogone(metaclass=PoolMeta):
             if feedback.alias != registration.requested_alias:
                 _refuse(request, HTTPStatus.BAD_REQUEST,
                     "alias differs from the one asked", order_id)
-            Registration.lock([registration])
+            lock_rows(Registration, [registration])
             registration = Registration(registration.id)
             if not registration.alias:
                 registration.alias = Alias.ogone_record(
@@ -297,4 +289,15 @@ class Ogone(metaclass=PoolMeta):
                 logger.info(
                     "Ogone card registered for %s: alias %s",
                     order_id, registration.alias.id)
-            return cls._card_registered_page()
+            elif feedback.status == AliasStatus.UPDATED:
+                # The form posted again (the browser's back button): Ogone
+                # keeps the new card behind the same alias. A replay of the
+                # first answer (STATUS 0) must not bring the old card back.
+                Alias.ogone_record(
+                    registration.party, registration.account, feedback.alias,
+                    brand=feedback.brand, card_number=feedback.card_number,
+                    expiry=feedback.expiry)
+                logger.info(
+                    "Ogone card updated for %s: alias %s",
+                    order_id, registration.alias.id)
+            return cls._card_registered_page(registration)

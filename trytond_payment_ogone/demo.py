@@ -94,15 +94,16 @@ def save_card_at_ogone(sandbox, account, party, card_number: str):
     """A card the customer saved at Ogone (Alias Gateway), recorded on the party as an administrator's
     import of existing aliases records it."""
     from ogone_core import Account, AliasGatewayRequest, verify_alias_feedback
+    from ogone_core.sandbox import DEFAULT_MERCHANT
     from ogone_core.sandbox.customer import create_alias
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
-    core = Account(pspid=account.pspid, sha_in=account.sha_in_secret, sha_out=account.sha_out_secret,
+    core = Account(pspid=account.pspid, sha_in=DEFAULT_MERCHANT.sha_in, sha_out=DEFAULT_MERCHANT.sha_out,
                    environment=sandbox.test_base_url)
     form = AliasGatewayRequest(accept_url="http://127.0.0.1:9/accept", exception_url="http://127.0.0.1:9/exception",
                                alias=f"CARD-{party.id}").render(core)
-    saved = verify_alias_feedback(list(create_alias(form.action, form.fields, card_number).pairs), account.sha_out_secret)
+    saved = verify_alias_feedback(list(create_alias(form.action, form.fields, card_number).pairs), DEFAULT_MERCHANT.sha_out)
     with Transaction().start(DATABASE, 0) as transaction:
         Alias = Pool(DATABASE).get("account.payment.ogone.alias")
         alias, = Alias.create([{"party": party.id, "account": account.id, "alias": saved.alias, "brand": saved.brand,

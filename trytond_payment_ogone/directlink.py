@@ -255,6 +255,8 @@ class Payment(metaclass=PoolMeta):
                     'account_payment_ogone.msg_ogone_alias_expired',
                     payment=self.rec_name, card=alias.rec_name,
                     party=self.party.rec_name))
+        if not self.ogone_currency_accepted:
+            raise ProcessError(self.ogone_currency_refused_message())
         if not account.api_user_id or not account.api_password:
             raise ProcessError(gettext(
                     'account_payment_ogone.msg_ogone_no_api_credentials',

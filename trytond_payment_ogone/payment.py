@@ -7,9 +7,8 @@ import uuid
 from ogone_core import Category, HostedPaymentRequest, Operation, Status
 from ogone_core import UnknownStatus, amount_is_expressible, is_currency_code
 from ogone_core.ncerror import describe as describe_ncerror
-from sql import For, Null
+from sql import Null
 
-from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -18,6 +17,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.report import Report
 from trytond.transaction import Transaction
+
+from .locking import lock_rows
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +49,6 @@ OGONE_LANGUAGES = {
     'nl': 'nl_NL', 'pl': 'pl_PL', 'pt': 'pt_PT', 'ru': 'ru_RU',
     'sl': 'sl_SI', 'tr': 'tr_TR', 'zh': 'zh_CN',
     }
-
-
-def lock_timeout():
-    "Seconds a request waits for the lock of a payment another one holds"
-    return max(1, config.getint(
-            'account_payment_ogone', 'lock_timeout', default=10))
 
 
 def status_rank(status):
@@ -260,7 +255,7 @@ class Payment(metaclass=PoolMeta):
 
     @classmethod
     def check_ogone_amount(cls, payments, field_names=None):
-        "Refuse an amount Ogone cannot carry before anything is sent"
+        "Refuse an amount or currency Ogone cannot take, before sending"
         if field_names and not (
                 field_names & {'amount', 'currency', 'journal'}):
             return
@@ -273,12 +268,29 @@ class Payment(metaclass=PoolMeta):
                         currency=payment.currency.code,
                         journal=payment.journal.rec_name,
                         payment=payment.rec_name))
+            if (payment.journal.process_method == 'ogone'
+                    and not payment.ogone_currency_accepted):
+                raise PaymentValidationError(
+                    payment.ogone_currency_refused_message())
+
+    @property
+    def ogone_currency_accepted(self):
+        return self.journal.ogone_account.accepts_currency(self.currency)
+
+    def ogone_currency_refused_message(self):
+        account = self.journal.ogone_account
+        return gettext('account_payment_ogone.msg_ogone_currency_refused',
+            currency=self.currency.code,
+            account=account.rec_name,
+            currencies=', '.join(sorted(c.code for c in account.currencies)),
+            payment=self.rec_name)
 
     @property
     def ogone_sendable(self):
         "Whether Ogone can carry the amount and currency of the payment"
         return (amount_is_expressible(self.amount)
-            and is_currency_code(self.currency.code))
+            and is_currency_code(self.currency.code)
+            and self.ogone_currency_accepted)
 
     @classmethod
     def check_modification(cls, mode, payments, values=None, external=False):
@@ -376,47 +388,10 @@ class Payment(metaclass=PoolMeta):
     def ogone_lock(cls, payments):
         """Lock the payments so that concurrent requests apply one at a time
 
-        It waits for a request holding one of them to finish, up to
-        [account_payment_ogone] lock_timeout seconds, and then raises a
-        DatabaseOperationalError, which trytond retries. When a payment
-        changed since the transaction began, the transaction is restarted
-        from the beginning: what runs before must have no effect outside
+        See locking.lock_rows: what runs before must have no effect outside
         the database.
         """
-        transaction = Transaction()
-        ids = sorted({p.id for p in payments})
-        if not ids:
-            return
-        table = cls.__table__()
-        cursor = transaction.connection.cursor()
-        if backend.name == 'postgresql':
-            # trytond's own lock does not wait (NOWAIT): under a burst of
-            # duplicate feedback most requests would fail. In this
-            # REPEATABLE READ transaction, a payment updated by the request
-            # waited for raises a serialization failure, so what follows
-            # always reads the payments as last committed.
-            cursor.execute("SELECT current_setting('lock_timeout')")
-            previous, = cursor.fetchone()
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true)",
-                (f'{lock_timeout() * 1000:d}ms',))
-            # In the order of their ids, so two requests never deadlock
-            cursor.execute(*table.select(
-                    table.id, where=table.id.in_(ids), order_by=table.id,
-                    for_=For('UPDATE')))
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true)", (previous,))
-        else:
-            cls.lock(payments)
-        if backend.name == 'sqlite':
-            # SQLite has no row lock and reads outside of a write
-            # transaction: writing first takes its database lock, and the
-            # reads that follow see what the previous request committed.
-            cursor.execute(*table.update(
-                    [table.id], [table.id],
-                    where=table.id.in_(ids)))
-            for cache in transaction.cache.values():
-                cache.clear()
+        lock_rows(cls, payments)
 
     def ogone_checkout_order(self, save_card=False):
         """The attempt the customer pays with, created on the first checkout

@@ -2,11 +2,12 @@
 import html
 import logging
 import re
+from dataclasses import replace
 from decimal import Decimal
 from functools import wraps
 from urllib.parse import parse_qsl
 
-from ogone_core import Category, OgoneError, validate_order_id
+from ogone_core import Category, OgoneError, SignatureError, validate_order_id
 from ogone_core import verify_feedback
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +20,8 @@ from trytond.routing import Route, Router, Rule
 from trytond.transaction import Transaction
 
 from .refund import REFUND_STATUSES
+from .page import (
+    PAYMENT_ZONE, amount_text, company_look, message_page, render)
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +77,8 @@ def feedback_params(request, charset='utf-8'):
         max_num_fields=MAX_FEEDBACK_FIELDS)
 
 
-def _page(title, text, status=HTTPStatus.OK):
+def _plain_page(title, text, status=HTTPStatus.OK):
+    "The page shown when the database cannot render the module's pages"
     content = (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -82,6 +86,11 @@ def _page(title, text, status=HTTPStatus.OK):
         f'<body><h1>{html.escape(title)}</h1>\n'
         f'<p id="result-text">{html.escape(text)}</p></body></html>\n')
     return Response(content, status, content_type='text/html; charset=utf-8')
+
+
+def _page(title, text, status=HTTPStatus.OK, outcome='error', **values):
+    "A page of the result report, in the company's look"
+    return message_page(title, text, outcome=outcome, status=status, **values)
 
 
 def _refuse(request, status, reason, order_id=''):
@@ -117,12 +126,14 @@ def _error_page(request, database_name, message, status):
         with Transaction().start(database_name, 0, readonly=True):
             language = _page_language(request, database_name)
             with Transaction().set_context(language=language):
-                title = gettext(f'account_payment_ogone.{message}_title')
-                text = gettext(f'account_payment_ogone.{message}')
+                return _page(
+                    gettext(f'account_payment_ogone.{message}_title'),
+                    gettext(f'account_payment_ogone.{message}'),
+                    status)
     except Exception:
         # The database is what failed: the page is shown in English
         logger.debug("Ogone error page not translated", exc_info=True)
-    return _page(title, text, status)
+    return _plain_page(title, text, status)
 
 
 def guarded(func):
@@ -177,6 +188,13 @@ class Ogone(Router):
                             readonly=False,
                             context={'_skip_warnings': True}),
                         ]),
+                'template': Route(
+                    Rule('template/<token>', methods={'GET'}),
+                    decorators=[
+                        guarded,
+                        with_pool,
+                        with_transaction(readonly=True),
+                        ]),
                 'feedback': Route(
                     Rule('return', methods={'GET', 'POST'}),
                     decorators=[
@@ -202,12 +220,12 @@ class Ogone(Router):
         payment, = payments
         with Transaction().set_context(language=cls._language(payment)):
             if payment.state == 'succeeded':
-                return cls._result_page('paid')
+                return cls._result_page('paid', payment)
             if not payment.ogone_payable:
                 return _page(
                     gettext('account_payment_ogone.msg_checkout_closed_title'),
                     gettext('account_payment_ogone.msg_checkout_closed'),
-                    HTTPStatus.GONE)
+                    HTTPStatus.GONE, **cls._page_values(payment))
             if not payment.ogone_sendable:
                 # Saved before the amount was checked, or in a currency
                 # Ogone does not know: nothing is created, nothing is sent.
@@ -219,22 +237,30 @@ class Ogone(Router):
                     gettext(
                         'account_payment_ogone.msg_checkout_impossible_title'),
                     gettext('account_payment_ogone.msg_checkout_impossible'),
-                    HTTPStatus.CONFLICT)
+                    HTTPStatus.CONFLICT, **cls._page_values(payment))
             Payment.ogone_lock([payment])
             payment = Payment(payment.id)
             save_card = request.args.get('save_card') in {'1', 'true', 'yes'}
             order = payment.ogone_checkout_order(save_card=save_card)
             return_url = cls.url_for(
                 'feedback', database_name=pool.database_name)
-            form = payment.ogone_hosted_payment_request(
-                order, return_url, save_card=save_card).render(
-                payment.journal.ogone_account.ogone())
+            account = payment.journal.ogone_account
+            hosted_request = payment.ogone_hosted_payment_request(
+                order, return_url, save_card=save_card)
+            if account.dynamic_template:
+                hosted_request = replace(
+                    hosted_request, template=cls.url_for(
+                        'template', token=payment.ogone_checkout_id,
+                        database_name=pool.database_name))
+            form = hosted_request.render(account.ogone())
             data = {
                 'model': Payment.__name__,
                 'action': form.action,
                 'fields': list(form.fields),
                 # The browser posts in the charset the form is signed in
                 'charset': form.charset,
+                'lang': Transaction().language.replace('_', '-'),
+                **cls._page_values(payment),
                 }
             ext, content, _, _ = Report.execute([payment.id], data)
         assert ext == 'html'
@@ -242,9 +268,28 @@ class Ogone(Router):
             content, HTTPStatus.OK, content_type='text/html; charset=utf-8')
 
     @classmethod
+    def template(cls, request, pool, token):
+        """The dynamic template (TP) of a checkout: Ogone's server fetches it
+        and shows its payment form in place of the marker"""
+        Payment = pool.get('account.payment')
+        payments = Payment.search([
+                ('ogone_checkout_id', '=', token),
+                ], limit=1) if CHECKOUT_TOKEN.fullmatch(token or '') else []
+        if not payments:
+            abort(HTTPStatus.NOT_FOUND)
+        payment, = payments
+        with Transaction().set_context(language=cls._language(payment)):
+            return render('account.payment.ogone.template', {
+                    'payment_zone': PAYMENT_ZONE,
+                    'company': company_look(
+                        payment.company, payment.journal.ogone_account),
+                    })
+
+    @classmethod
     def feedback(cls, request, pool):
         Order = pool.get('account.payment.ogone.order')
         Payment = pool.get('account.payment')
+        Refusal = pool.get('account.payment.ogone.refusal')
         source = feedback_source(request)
         try:
             params = feedback_params(request)
@@ -268,6 +313,7 @@ class Ogone(Router):
         # The ORDERID is not trusted yet: the order is the one whose
         # account's SHA-OUT passphrase signed the feedback.
         verified = None
+        signature_refused = []
         for order in orders:
             account = order.account.ogone()
             try:
@@ -276,6 +322,8 @@ class Ogone(Router):
                     account.sha_out, account.algorithm, account.encoding)
             except OgoneError as error:
                 reason = f"{error.__class__.__name__}: {error}"
+                if isinstance(error, SignatureError):
+                    signature_refused.append(order.account)
                 continue
             if feedback.order_id != order.name:
                 reason = "signed ORDERID differs"
@@ -283,6 +331,10 @@ class Ogone(Router):
             verified = order, feedback
             break
         if not verified:
+            # Shown on the account, so the administrator sees the cause
+            for account in signature_refused:
+                Refusal.record(account, order_id, source,
+                    feedback_params(request, account.charset))
             _refuse(request, HTTPStatus.BAD_REQUEST, reason, order_id)
         order, feedback = verified
         payment = order.payment
@@ -310,7 +362,7 @@ class Ogone(Router):
             return Response('OK', HTTPStatus.OK, content_type='text/plain')
         payment = Payment(payment.id)
         with Transaction().set_context(language=cls._language(payment)):
-            return cls._result_page(cls._outcome(payment, feedback))
+            return cls._result_page(cls._outcome(payment, feedback), payment)
 
     @classmethod
     def _refund_feedback(cls, request, pool, payment, order, feedback,
@@ -335,7 +387,7 @@ class Ogone(Router):
         if source == 'server':
             return Response('OK', HTTPStatus.OK, content_type='text/plain')
         with Transaction().set_context(language=cls._language(payment)):
-            return cls._result_page('paid')
+            return cls._result_page('paid', payment)
 
     @classmethod
     def _outcome(cls, payment, feedback):
@@ -348,11 +400,24 @@ class Ogone(Router):
         return 'pending'
 
     @classmethod
-    def _result_page(cls, outcome):
+    def _result_page(cls, outcome, payment):
         message = RESULT_MESSAGES[outcome]
         return _page(
             gettext(f'account_payment_ogone.{message}_title'),
-            gettext(f'account_payment_ogone.{message}'))
+            gettext(f'account_payment_ogone.{message}'),
+            outcome=outcome,
+            next_=gettext(f'account_payment_ogone.{message}_next'),
+            **cls._page_values(payment))
+
+    @classmethod
+    def _page_values(cls, payment):
+        "What the pages show of a payment: its amount, reference and company"
+        return {
+            'amount': amount_text(payment.amount, payment.currency),
+            'reference': payment.reference or '',
+            'company': company_look(
+                payment.company, payment.journal.ogone_account),
+            }
 
     @staticmethod
     def _language(payment):

@@ -18,7 +18,8 @@ from . import acquirer, ncerrors
 from .cards import TEST_CARDS, Behaviour, CardInput, card_by_key, check_card_input
 from .checks import PageRequest, Problem, order_fields, production_refused, signature_problem
 from .clock import utc_date
-from .pages import Html, display_amount, escape, hidden, messages, page, table
+from .dynamic_template import DynamicTemplate, TemplateRefused, fetch_template
+from .pages import Html, display_amount, escape, hidden, messages, page, table, template_page
 from .merchants import Merchant
 from .service import STORE_ALIAS_FIELD, Finished, OrderAlreadyProcessed, Sandbox
 from .store import Transaction
@@ -29,7 +30,7 @@ ECI_AUTHENTICATED = "5"
 
 # Request fields the rest of the flow needs; kept with the transaction.
 _KEPT_FIELDS = ("ALIAS", "ALIASUSAGE", "ALIASOPERATION", "ALIASPERSISTEDAFTERUSE", "PARAMVAR", "COM", "LANGUAGE",
-                "CN", "TITLE", "FLAG3D", "WIN3DS")
+                "CN", "TITLE", "FLAG3D", "WIN3DS", "TP")
 URL_FIELDS = ("ACCEPTURL", "DECLINEURL", "EXCEPTIONURL", "CANCELURL", "BACKURL", "HOMEURL", "CATALOGURL")
 
 
@@ -58,6 +59,13 @@ def order_standard(sandbox: Sandbox, request: PageRequest) -> Response:
     fields, problem = order_fields(params, merchant.default_operation, acquirer.NEW_ORDER_OPERATIONS)
     if problem:
         return error_page(problem, language=language)
+    template = None
+    if params.stripped("TP"):
+        # Fetched before anything is stored: a template the sandbox cannot use refuses the request.
+        try:
+            template = fetch_template(params.stripped("TP"))
+        except TemplateRefused as refused:
+            return error_page(Problem(ncerrors.DATA_VALIDATION, f"TP: {refused}"), language=language)
     kept = {name: params.get(name) for name in _KEPT_FIELDS if params.get(name)}
     urls = {name: params.stripped(name) for name in URL_FIELDS if params.stripped(name)}
     with sandbox.store.atomic():
@@ -72,7 +80,7 @@ def order_standard(sandbox: Sandbox, request: PageRequest) -> Response:
             "paramplus": params.get("PARAMPLUS"), "urls": urls, "request": kept, "created_at": sandbox.now(),
             "session": secrets.token_urlsafe(24),
         }, acquirer.line_operation(fields.operation))
-    return payment_page(sandbox, request, tx)
+    return payment_page(sandbox, request, tx, template=template)
 
 
 DEFAULT_ALIAS_USAGE = "Save my card details for future payments to this merchant."
@@ -93,13 +101,20 @@ def alias_choice(merchant: Optional[Merchant], tx: Transaction) -> Html:
 
 
 def payment_page(sandbox: Sandbox, request: PageRequest, tx: Transaction, errors: tuple[str, ...] = (),
-                 status: int = 200) -> Response:
+                 status: int = 200, template: Optional[DynamicTemplate] = None) -> Response:
     stored = sandbox.store.alias(tx.pspid, tx.request.get("ALIAS", "")) if tx.request.get("ALIAS") else None
     description = tx.request.get("COM", "")
     merchant = sandbox.merchant(tx.pspid)
     choice = alias_choice(merchant, tx)
     language = tx.request.get("LANGUAGE")
-    return page(
+    if template is None and tx.request.get("TP"):
+        # Shown again (a card refused, a typo): the platform fetches the merchant's page each time.
+        try:
+            template = fetch_template(tx.request["TP"].strip())
+        except TemplateRefused as refused:
+            return error_page(Problem(ncerrors.DATA_VALIDATION, f"TP: {refused}"), language=language)
+    render_page = page if template is None else template_page(template)
+    return render_page(
         "payment_page.html", text(language, "payment"), http_status=status, language=language,
         pspid=tx.pspid, orderid=tx.orderid, amount=display_amount(tx.amount),
         currency=tx.currency,

@@ -6,11 +6,14 @@ import html
 from functools import lru_cache
 from importlib import resources
 from string import Template
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from werkzeug.wrappers import Response
 
 from .translations import texts
+
+if TYPE_CHECKING:
+    from .dynamic_template import DynamicTemplate
 
 
 class Html(str):
@@ -41,6 +44,17 @@ def page(name: str, title: str, http_status: int = 200, language: Optional[str] 
     document = render("layout.html", title=title, body=body, **words)
     return Response(document.encode("utf-8"), status=http_status, content_type="text/html; charset=utf-8",
                     headers={"Cache-Control": "no-store"})
+
+
+def template_page(template: "DynamicTemplate") -> Callable[..., Response]:
+    """Like ``page``, but the page is the merchant's dynamic template with the payment zone in its marker."""
+    def render_in_template(name: str, title: str, http_status: int = 200, language: Optional[str] = None,
+                           **values: object) -> Response:
+        words = texts(language)
+        zone = render("payment_zone.html", body=render(name, **{**words, **values}), **words)
+        return Response(template.wrap(zone).encode("utf-8"), status=http_status,
+                        content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+    return render_in_template
 
 
 def table(rows: Iterable[Iterable[object]], header: Iterable[str] = ()) -> Html:

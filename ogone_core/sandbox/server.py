@@ -17,7 +17,8 @@ class SandboxRequestHandler(WSGIRequestHandler):
     """Logs method, path and status only: query strings may carry feedback or order data."""
 
     def log_request(self, code: "int | str" = "-", size: "int | str" = "-") -> None:
-        path = self.path.split("?", 1)[0]
+        # A request line that cannot be parsed (a TLS handshake sent to this plain HTTP server) sets no path.
+        path = getattr(self, "path", "").split("?", 1)[0]
         log.info("%s %s %s %s", self.address_string(), self.command, path, code)
 
     def log(self, type: str, message: str, *args: Any) -> None:
