@@ -19,9 +19,9 @@ from trytond.protocols.wrappers import (
 from trytond.routing import Route, Router, Rule
 from trytond.transaction import Transaction
 
-from .refund import REFUND_STATUSES
 from .page import (
     PAYMENT_ZONE, amount_text, company_look, message_page, render)
+from .refund import REFUND_STATUSES
 
 logger = logging.getLogger(__name__)
 
