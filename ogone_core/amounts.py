@@ -19,6 +19,28 @@ WIRE_FACTOR = 100
 WIRE_DECIMALS = 2
 MAX_WIRE_AMOUNT = 10 ** 15 - 1  # AMOUNT is numeric, 15 digits
 _PLAIN_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?\Z")
+_TOO_LARGE = object()
+
+
+def _wire_value(value: Decimal) -> "int | None | object":
+    """``value`` x 100 as an exact int; None if that is not a whole number; ``_TOO_LARGE`` beyond 15 digits.
+
+    Worked out on the digits, not with Decimal arithmetic: in a Decimal context a tiny amount silently
+    underflows to 0 (and would go out as AMOUNT=0) and a huge one raises a raw Overflow.
+    """
+    _, digits, exponent = value.as_tuple()
+    significant = list(digits)
+    while len(significant) > 1 and significant[-1] == 0:
+        significant.pop()
+    if significant == [0]:
+        return 0
+    shift = exponent + (len(digits) - len(significant)) + WIRE_DECIMALS
+    if shift < 0:
+        return None
+    if len(significant) + shift > len(str(MAX_WIRE_AMOUNT)):
+        return _TOO_LARGE
+    wire = int("".join(map(str, significant))) * 10 ** shift
+    return -wire if value.is_signed() else wire
 
 
 @lru_cache(maxsize=None)
@@ -49,33 +71,35 @@ def to_decimal(amount: object) -> Decimal:
         raise InvalidRequest(f"not an amount: {amount!r}") from None
     if not value.is_finite():
         raise InvalidRequest(f"not an amount: {amount!r}")
+    if value.is_zero() and value.is_signed():
+        raise InvalidRequest(f"an amount cannot be negative zero: {amount!r}")
     return value
 
 
 def amount_is_expressible(amount: object) -> bool:
-    """Whether Ogone can carry ``amount``: amount x 100 must be a whole number (at most two decimals)."""
+    """Whether Ogone can carry ``amount``: amount x 100 must be a whole number (at most two decimals) of at
+    most 15 digits."""
     try:
         value = to_decimal(amount)
     except InvalidRequest:
         return False
-    scaled = value.scaleb(WIRE_DECIMALS)
-    return scaled == scaled.to_integral_value()
+    return isinstance(_wire_value(value), int)
 
 
 def to_wire_amount(amount: object, currency: str) -> int:
     """The ``AMOUNT`` parameter: ``Decimal('12.50'), 'EUR'`` -> ``1250``; ``1500, 'JPY'`` -> ``150000``."""
     value = to_decimal(amount)
     validate_currency(currency)
-    if not amount_is_expressible(value):
+    wire = _wire_value(value)
+    if wire is None:
         raise InvalidRequest(
             f"{value} {currency} cannot be sent to Ogone: AMOUNT is the amount x 100, so an amount has at most "
             f"{WIRE_DECIMALS} decimals")
-    wire = value.scaleb(WIRE_DECIMALS)
-    if wire < 0:
+    if value.is_signed():
         raise InvalidRequest(f"amount must not be negative: {value} {currency}")
-    if wire > MAX_WIRE_AMOUNT:
+    if wire is _TOO_LARGE or wire > MAX_WIRE_AMOUNT:
         raise InvalidRequest(f"amount too large for the platform: {value} {currency}")
-    return int(wire)
+    return wire
 
 
 def from_wire_amount(wire: int) -> Decimal:

@@ -227,8 +227,17 @@ class DirectLinkClient:
     def maintenance(self, request: MaintenanceRequest) -> DirectLinkResponse:
         response = self._send(Page.MAINTENANCE_DIRECT, request.parameters(), retry_safe=False,
                               order_id=request.order_id, pay_id=request.pay_id)
-        if request.amount is not None:
-            _check_amount(response, request.amount, request.currency, request.order_id, request.pay_id)
+        # Which amount a maintenance answer carries (the order's or the operation's) is not documented: checking
+        # it would turn every partial capture or refund into an unknown outcome on a wrong guess. The answer's
+        # references say which payment it is about.
+        if response.pay_id and request.pay_id and response.pay_id != request.pay_id:
+            raise UnreadableOutcome(f"the answer is about PAYID {response.pay_id!r}, not {request.pay_id!r}; "
+                                    "query before sending it again", order_id=request.order_id or None,
+                                    pay_id=request.pay_id)
+        if response.order_id and request.order_id and response.order_id != request.order_id:
+            raise UnreadableOutcome(f"the answer is about ORDERID {response.order_id!r}, not "
+                                    f"{request.order_id!r}; query before sending it again",
+                                    order_id=request.order_id, pay_id=request.pay_id or None)
         return response
 
     def capture(self, pay_id: str, amount: Decimal | None = None, currency: str = "", *,

@@ -178,7 +178,12 @@ def parse_ncresponse(body: bytes, content_type: str = "",
         raise ProtocolError(f"the answer cannot be read as XML: {error}") from None
     if len(collector.answers) != 1:
         raise ProtocolError(f"expected an <ncresponse> element, got <{collector.root_tag}>")
-    attributes = {name.upper(): value for name, value in collector.answers[0].items()}
+    attributes: dict[str, str] = {}
+    for name, value in collector.answers[0].items():
+        # Names are case-insensitive: STATUS="2" status="9" says two things, and neither may silently win.
+        if name.upper() in attributes:
+            raise ProtocolError(f"the answer gives {name.upper()} twice, in different case")
+        attributes[name.upper()] = value
     html_answer = None
     if collector.html_answer is not None:
         html_answer = _decode_html_answer("".join(collector.html_answer))

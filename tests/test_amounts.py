@@ -5,9 +5,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ogone_core import Account, HostedPaymentRequest
 from ogone_core.amounts import (amount_is_expressible, format_plain_amount, from_wire_amount, is_currency_code,
                                 parse_major_amount, to_decimal, to_wire_amount, validate_currency)
 from ogone_core.errors import InvalidRequest, ProtocolError
+
+EDGE_ACCOUNT = Account(pspid="SHOP", sha_in="sha_in_passphrase_0001", sha_out="sha_out_passphrase_001")
 
 
 @pytest.mark.parametrize("currency", ["JPY", "EUR", "USD", "KWD", "BHD", "CLF"])
@@ -165,3 +168,44 @@ def test_parse_major_amount_unknown_currency_is_a_protocol_error():
 ])
 def test_format_plain_amount(wire, text):
     assert format_plain_amount(wire) == text
+
+
+def test_tiny_positive_amount_is_refused_not_sent_as_zero():
+    "1E-1000030 EUR underflows to 0 when scaled by 100 in a Decimal context: refused, never sent as AMOUNT=0"
+    with pytest.raises(InvalidRequest, match="at most 2 decimals"):
+        request = HostedPaymentRequest(order_id="EDGE-1", amount=Decimal("1E-1000030"), currency="EUR")
+        form = request.render(EDGE_ACCOUNT)
+        pytest.fail(f"sent as {dict(form.fields)['AMOUNT']!r}")
+
+
+@pytest.mark.parametrize("amount", ["1E+999999", "9E+999998", "-1E+999999"])
+def test_huge_amount_is_an_invalid_request_not_a_decimal_overflow(amount):
+    with pytest.raises(InvalidRequest, match="too large|negative"):
+        to_wire_amount(Decimal(amount), "EUR")
+    with pytest.raises(InvalidRequest):
+        HostedPaymentRequest(order_id="EDGE-2", amount=Decimal(amount), currency="EUR").render(EDGE_ACCOUNT)
+
+
+@pytest.mark.parametrize("amount", ["1E+999999", "9E+999998", "1E-1000030", "1E+13", "-0", "-0.00"])
+def test_amount_is_expressible_answers_false_at_decimal_limits(amount):
+    assert amount_is_expressible(Decimal(amount)) is False
+
+
+@pytest.mark.parametrize("amount", ["-0", "-0.00", Decimal("-0"), Decimal("-0E+5")])
+def test_negative_zero_is_refused(amount):
+    with pytest.raises(InvalidRequest, match="negative zero"):
+        to_wire_amount(amount, "EUR")
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "-Infinity", "NaN", "sNaN"])
+def test_infinities_and_nans_are_refused(amount):
+    with pytest.raises(InvalidRequest, match="not an amount"):
+        to_wire_amount(Decimal(amount), "EUR")
+    assert amount_is_expressible(Decimal(amount)) is False
+
+
+def test_trailing_zeros_beyond_any_precision_are_still_exact():
+    "1.23 followed by 70 zeros is 1.23: no context precision rounds it into a refusal"
+    amount = Decimal("1.23" + "0" * 70)
+    assert amount_is_expressible(amount)
+    assert to_wire_amount(amount, "KWD") == 123

@@ -45,7 +45,7 @@ class Call:
 
 class RecordingTransport:
     """Records what the client posts; answers from a list (an exception in the list is raised), with the
-    ORDERID, the plain amount (AMOUNT / 100) and the currency that were sent in place of the fixture's, as the
+    ORDERID, PAYID, the plain amount (AMOUNT / 100) and the currency that were sent in place of the fixture's, as the
     platform echoes them (unless ``echo=False``)."""
 
     def __init__(self, *replies, echo=True):
@@ -63,6 +63,8 @@ class RecordingTransport:
             body = reply.body
             if sent.get("ORDERID"):
                 body = re.sub(rb'orderID="[^"]*"', b'orderID="' + sent["ORDERID"].encode() + b'"', body)
+            if sent.get("PAYID"):
+                body = re.sub(rb'PAYID="[^"]*"', b'PAYID="' + sent["PAYID"].encode() + b'"', body)
             if sent.get("AMOUNT"):
                 plain = format_plain_amount(int(sent["AMOUNT"])).encode()
                 body = re.sub(rb'amount="[^"]+"', b'amount="' + plain + b'"', body)
@@ -166,12 +168,39 @@ def test_an_answer_about_another_amount_is_an_unknown_outcome(sent_amount, curre
     assert caught.value.order_id == "ORD-7"
 
 
-def test_a_maintenance_answer_about_another_amount_is_an_unknown_outcome():
-    body = b'<ncresponse orderID="ORD-7" PAYID="77" PAYIDSUB="1" NCERROR="0" STATUS="91" amount="15" currency="JPY"/>'
+@pytest.mark.parametrize("answer_amount", [b"15", b"1500", b"2000", b"3000"])
+def test_a_maintenance_answer_is_read_whatever_amount_it_carries(answer_amount):
+    "Undocumented whether it is the order's amount or the operation's: the PAYID says which payment it is"
+    body = (b'<ncresponse orderID="ORD-7" PAYID="77" PAYIDSUB="1" NCERROR="0" STATUS="91" amount="'
+            + answer_amount + b'" currency="JPY"/>')
     dl, _ = client(RecordingTransport(HttpResponse(200, body, "text/xml"), echo=False))
-    with pytest.raises(UnreadableOutcome, match="the answer says 15 JPY, the request asked 1500 JPY") as caught:
-        dl.capture("77", Decimal("1500"), "JPY")
+    response = dl.capture("77", Decimal("1500"), "JPY", last=False)
+    assert (response.status, response.pay_id, response.amount) == (
+        Status.PAYMENT_PROCESSING, "77", Decimal(answer_amount.decode()))
+
+
+def test_an_order_answer_giving_status_twice_is_an_unknown_outcome():
+    body = b'<ncresponse orderID="ORD-7" PAYID="77" NCERROR="0" STATUS="2" status="9" amount="15" currency="EUR"/>'
+    dl, _ = client(RecordingTransport(HttpResponse(200, body, "text/xml"), echo=False))
+    with pytest.raises(UnreadableOutcome, match="STATUS twice, in different case; the request may have been") as caught:
+        dl.new_order(OrderRequest("ORD-7", Decimal("15"), "EUR", card=visa()))
+    assert caught.value.order_id == "ORD-7"
+
+
+def test_a_maintenance_answer_about_another_payment_is_an_unknown_outcome():
+    body = b'<ncresponse orderID="ORD-7" PAYID="78" PAYIDSUB="1" NCERROR="0" STATUS="91" amount="15" currency="JPY"/>'
+    dl, _ = client(RecordingTransport(HttpResponse(200, body, "text/xml"), echo=False))
+    with pytest.raises(UnreadableOutcome, match="^the answer is about PAYID '78', not '77'; query before") as caught:
+        dl.refund("77", Decimal("15"), "JPY")
     assert caught.value.pay_id == "77"
+
+
+def test_a_maintenance_by_order_id_answered_about_another_order_is_an_unknown_outcome():
+    body = b'<ncresponse orderID="ORD-8" PAYID="78" PAYIDSUB="1" NCERROR="0" STATUS="81" amount="15" currency="JPY"/>'
+    dl, _ = client(RecordingTransport(HttpResponse(200, body, "text/xml"), echo=False))
+    with pytest.raises(UnreadableOutcome, match="the answer is about ORDERID 'ORD-8', not 'ORD-7'") as caught:
+        dl.maintenance(MaintenanceRequest("RFD", order_id="ORD-7", amount=Decimal("15"), currency="JPY"))
+    assert caught.value.order_id == "ORD-7"
 
 
 def test_a_refusal_without_an_amount_is_an_answer():

@@ -19,15 +19,28 @@ PASSPHRASE_LENGTH = (16, 32)
 ORDER_ID_PREFIX = re.compile(r'^[A-Za-z0-9_-]{1,16}$')
 # The database name is the default prefix, so ORDERIDs of two databases sharing a PSPID differ.
 _NOT_ORDER_ID_CHARS = re.compile(r'[^A-Za-z0-9_-]')
-# trytond's RPC logging redacts the values of field names containing
-# "password", "token" or "secret": every secret field name carries one.
-SECRET_FIELDS = {'sha_in_secret', 'sha_out_secret', 'api_password'}
+# Write-only, as res.user's password: what the client reads is SECRET_MASK,
+# the value goes to a stored field that no RPC read returns. trytond's RPC
+# logging redacts the values of field names containing "password", "token" or
+# "secret": every one of these names carries one.
+SECRET_FIELDS = {
+    'sha_in_secret': 'sha_in_secret_stored',
+    'sha_out_secret': 'sha_out_secret_stored',
+    'api_password': 'api_password_stored',
+    }
+SECRET_MASK = '*' * 10
 # Changing any of these breaks the signatures of payments already on their way.
 KEY_FIELDS = {
     'pspid', 'sha_in_secret', 'sha_out_secret', 'hash_algorithm', 'charset',
-    'environment', 'base_url'}
-# The names before they carried "secret", for the migration
-RENAMED_FIELDS = [('sha_in', 'sha_in_secret'), ('sha_out', 'sha_out_secret')]
+    'environment', 'base_url', 'sha_in_secret_stored',
+    'sha_out_secret_stored'}
+# The columns the stored secrets were kept in before, newest first, for the
+# migration
+RENAMED_COLUMNS = {
+    'sha_in_secret_stored': ['sha_in_secret', 'sha_in'],
+    'sha_out_secret_stored': ['sha_out_secret', 'sha_out'],
+    'api_password_stored': ['api_password'],
+    }
 
 
 class Account(ModelSQL, ModelView):
@@ -41,17 +54,28 @@ class Account(ModelSQL, ModelView):
         "API User ID", required=True, strip=True,
         help="The API user created in Configuration > Users "
         "with the profile \"Special user for API\".")
-    api_password = fields.Char(
-        "API Password", strip=False,
-        help="The password of the API user.")
-    sha_in_secret = fields.Char(
-        "SHA-IN Passphrase", required=True, strip=False,
-        help="Technical information > Data and origin verification > "
-        "Checks for e-Commerce & Alias Gateway.")
-    sha_out_secret = fields.Char(
-        "SHA-OUT Passphrase", required=True, strip=False,
-        help="Technical information > Transaction feedback > "
-        "All transaction submission modes.")
+    api_password = fields.Function(fields.Char(
+            "API Password", strip=False,
+            help="The password of the API user.\n"
+            "Write-only: once saved it shows as a mask."),
+        'get_secret_mask', setter='set_secret')
+    api_password_stored = fields.Char("API Password Stored", strip=False)
+    sha_in_secret = fields.Function(fields.Char(
+            "SHA-IN Passphrase", required=True, strip=False,
+            help="Technical information > Data and origin verification > "
+            "Checks for e-Commerce & Alias Gateway.\n"
+            "Write-only: once saved it shows as a mask."),
+        'get_secret_mask', setter='set_secret')
+    sha_in_secret_stored = fields.Char(
+        "SHA-IN Passphrase Stored", strip=False)
+    sha_out_secret = fields.Function(fields.Char(
+            "SHA-OUT Passphrase", required=True, strip=False,
+            help="Technical information > Transaction feedback > "
+            "All transaction submission modes.\n"
+            "Write-only: once saved it shows as a mask."),
+        'get_secret_mask', setter='set_secret')
+    sha_out_secret_stored = fields.Char(
+        "SHA-OUT Passphrase Stored", strip=False)
     hash_algorithm = fields.Selection([
             ('sha1', "SHA-1"),
             ('sha256', "SHA-256"),
@@ -79,6 +103,13 @@ class Account(ModelSQL, ModelView):
             },
         help="The folder that holds the platform's pages, "
         "e.g. https://secure.example.com/ncol/test/")
+    currencies = fields.Many2Many(
+        'account.payment.ogone.account-currency.currency', 'account',
+        'currency', "Currencies",
+        help="The currencies the PSPID accepts, as set in Ogone's back "
+        "office (Configuration > Account > Currencies): payments in any "
+        "other currency are refused before anything is sent.\n"
+        "Leave empty to let Ogone decide.")
     order_id_prefix = fields.Char(
         "Order ID Prefix", strip=True,
         help="Starts every ORDERID sent to Ogone; "
@@ -111,10 +142,49 @@ class Account(ModelSQL, ModelView):
     @classmethod
     def __register__(cls, module):
         table_h = cls.__table_handler__(module)
-        for old, new in RENAMED_FIELDS:
-            if table_h.column_exist(old) and not table_h.column_exist(new):
-                table_h.column_rename(old, new)
+        for new, olds in RENAMED_COLUMNS.items():
+            for old in olds:
+                if (table_h.column_exist(old)
+                        and not table_h.column_exist(new)):
+                    table_h.column_rename(old, new)
         super().__register__(module)
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        result = super().read(ids, fields_names)
+        # The stored secrets never leave the server: a call over RPC (which
+        # checks access, unlike the server's own reads) gets nothing.
+        hidden = set(SECRET_FIELDS.values()) & set(fields_names)
+        if hidden and Transaction().check_access:
+            for values in result:
+                for name in hidden:
+                    values[name] = None
+        return result
+
+    @classmethod
+    def get_secret_mask(cls, accounts, name):
+        stored = SECRET_FIELDS[name]
+        return {
+            a.id: SECRET_MASK if getattr(a, stored) else None
+            for a in accounts}
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        # After the access checks, the "key fields changed" warning and
+        # before validation, which all see the write-only field's name: the
+        # value goes to its stored field in the same INSERT or UPDATE.
+        values = super().preprocess_values(mode, values)
+        for name, stored in SECRET_FIELDS.items():
+            if name in values:
+                value = values.pop(name)
+                # The mask read back is no new value
+                if value != SECRET_MASK:
+                    values[stored] = value
+        return values
+
+    @classmethod
+    def set_secret(cls, accounts, name, value):
+        "Nothing left to do: preprocess_values stored the value"
 
     @classmethod
     def default_hash_algorithm(cls):
@@ -149,13 +219,19 @@ class Account(ModelSQL, ModelView):
     def effective_order_id_prefix(self):
         if self.order_id_prefix:
             return self.order_id_prefix
-        name = _NOT_ORDER_ID_CHARS.sub('_', Transaction().database.name)
-        if len(name) <= 16:
+        database_name = Transaction().database.name
+        name = _NOT_ORDER_ID_CHARS.sub('_', database_name)
+        if name == database_name and len(name) <= 16:
             return name
-        # Cutting would give "production_shop_a" and "production_shop_b"
-        # the same prefix, hence the same ORDERIDs: keep a digest of the rest.
-        digest = hashlib.sha256(Transaction().database.name.encode()).hexdigest()
+        # Replacing characters gives "shop.a" and "shop_a" the same prefix,
+        # cutting gives it "production_shop_a" and "production_shop_b",
+        # hence the same ORDERIDs: keep a digest of the real name.
+        digest = hashlib.sha256(database_name.encode()).hexdigest()
         return f'{name[:7]}-{digest[:8]}'
+
+    def accepts_currency(self, currency):
+        "Whether Ogone takes payments of the account in the currency"
+        return not self.currencies or currency in self.currencies
 
     def ogone(self):
         "The ogone_core account: signs forms and verifies feedback"
@@ -166,10 +242,10 @@ class Account(ModelSQL, ModelView):
             }[self.environment]
         return CoreAccount(
             pspid=self.pspid,
-            sha_in=self.sha_in_secret,
-            sha_out=self.sha_out_secret,
+            sha_in=self.sha_in_secret_stored,
+            sha_out=self.sha_out_secret_stored,
             api_user_id=self.api_user_id or '',
-            api_password=self.api_password or '',
+            api_password=self.api_password_stored or '',
             algorithm=self.hash_algorithm,
             environment=environment,
             charset=self.charset)
@@ -184,19 +260,20 @@ class Account(ModelSQL, ModelView):
     @classmethod
     def check_passphrases(cls, accounts, field_names=None):
         passphrases = ['sha_in_secret', 'sha_out_secret']
-        if field_names and not (field_names & set(passphrases)):
+        stored = [SECRET_FIELDS[f] for f in passphrases]
+        if field_names and not (field_names & set(passphrases + stored)):
             return
         low, high = PASSPHRASE_LENGTH
         for account in accounts:
             for field in passphrases:
-                value = getattr(account, field) or ''
+                value = getattr(account, SECRET_FIELDS[field]) or ''
                 if not (low <= len(value) <= high):
                     raise ValidationError(gettext(
                             'account_payment_ogone.msg_passphrase_length',
                             passphrase=cls.__names__(field)['field'],
                             account=account.rec_name,
                             low=low, high=high))
-            if account.sha_in_secret == account.sha_out_secret:
+            if account.sha_in_secret_stored == account.sha_out_secret_stored:
                 raise ValidationError(gettext(
                         'account_payment_ogone.msg_passphrases_different',
                         account=account.rec_name))
@@ -242,3 +319,18 @@ class Account(ModelSQL, ModelView):
             if Warning.check(name):
                 raise OgoneAccountWarning(name, gettext(
                         'account_payment_ogone.msg_ogone_key_modified'))
+
+
+class AccountCurrency(ModelSQL):
+    __name__ = 'account.payment.ogone.account-currency.currency'
+
+    account = fields.Many2One(
+        'account.payment.ogone.account', "Account", required=True,
+        ondelete='CASCADE')
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('account')

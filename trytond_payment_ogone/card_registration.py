@@ -5,7 +5,8 @@ import logging
 import secrets
 import uuid
 
-from ogone_core import AliasGatewayRequest, OgoneError, validate_order_id
+from ogone_core import (
+    AliasGatewayRequest, AliasStatus, OgoneError, validate_order_id)
 from ogone_core import verify_alias_feedback
 
 from trytond.i18n import gettext
@@ -17,6 +18,7 @@ from trytond.routing import Route, Rule
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from .locking import lock_rows
 from .page import company_look, render
 from .payment import OGONE_LANGUAGES
 from .routes import CHECKOUT_TOKEN, _page, feedback_params, guarded
@@ -229,7 +231,10 @@ class Ogone(metaclass=PoolMeta):
     def card_return(cls, request, pool):
         Registration = pool.get('account.payment.ogone.card_registration')
         Alias = pool.get('account.payment.ogone.alias')
-        params = feedback_params(request)
+        try:
+            params = feedback_params(request)
+        except ValueError:
+            _refuse(request, HTTPStatus.BAD_REQUEST, "too many fields")
         order_ids = {v for k, v in params if k.upper() == 'ORDERID'}
         if len(order_ids) != 1:
             _refuse(request, HTTPStatus.BAD_REQUEST, "no single ORDERID")
@@ -273,7 +278,7 @@ class Ogone(metaclass=PoolMeta):
             if feedback.alias != registration.requested_alias:
                 _refuse(request, HTTPStatus.BAD_REQUEST,
                     "alias differs from the one asked", order_id)
-            Registration.lock([registration])
+            lock_rows(Registration, [registration])
             registration = Registration(registration.id)
             if not registration.alias:
                 registration.alias = Alias.ogone_record(
@@ -283,5 +288,16 @@ class Ogone(metaclass=PoolMeta):
                 registration.save()
                 logger.info(
                     "Ogone card registered for %s: alias %s",
+                    order_id, registration.alias.id)
+            elif feedback.status == AliasStatus.UPDATED:
+                # The form posted again (the browser's back button): Ogone
+                # keeps the new card behind the same alias. A replay of the
+                # first answer (STATUS 0) must not bring the old card back.
+                Alias.ogone_record(
+                    registration.party, registration.account, feedback.alias,
+                    brand=feedback.brand, card_number=feedback.card_number,
+                    expiry=feedback.expiry)
+                logger.info(
+                    "Ogone card updated for %s: alias %s",
                     order_id, registration.alias.id)
             return cls._card_registered_page(registration)

@@ -94,15 +94,16 @@ def save_card_at_ogone(sandbox, account, party, card_number: str):
     """A card the customer saved at Ogone (Alias Gateway), recorded on the party as an administrator's
     import of existing aliases records it."""
     from ogone_core import Account, AliasGatewayRequest, verify_alias_feedback
+    from ogone_core.sandbox import DEFAULT_MERCHANT
     from ogone_core.sandbox.customer import create_alias
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
-    core = Account(pspid=account.pspid, sha_in=account.sha_in_secret, sha_out=account.sha_out_secret,
+    core = Account(pspid=account.pspid, sha_in=DEFAULT_MERCHANT.sha_in, sha_out=DEFAULT_MERCHANT.sha_out,
                    environment=sandbox.test_base_url)
     form = AliasGatewayRequest(accept_url="http://127.0.0.1:9/accept", exception_url="http://127.0.0.1:9/exception",
                                alias=f"CARD-{party.id}").render(core)
-    saved = verify_alias_feedback(list(create_alias(form.action, form.fields, card_number).pairs), account.sha_out_secret)
+    saved = verify_alias_feedback(list(create_alias(form.action, form.fields, card_number).pairs), DEFAULT_MERCHANT.sha_out)
     with Transaction().start(DATABASE, 0) as transaction:
         Alias = Pool(DATABASE).get("account.payment.ogone.alias")
         alias, = Alias.create([{"party": party.id, "account": account.id, "alias": saved.alias, "brand": saved.brand,
@@ -111,7 +112,7 @@ def save_card_at_ogone(sandbox, account, party, card_number: str):
         return alias.id
 
 
-def month_end(sandbox, account) -> None:
+def month_end(sandbox, account) -> list:
     """The accountant's month end: saved cards charged by processing a payment group, one authorization
     captured, the uncertain and the lost answers resolved by the reconciliation cron."""
     from proteus import Model, Wizard
@@ -196,6 +197,78 @@ def month_end(sandbox, account) -> None:
     print()
     for row in [header, tuple("-" * w for w in widths)] + lines:
         print("     " + "  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    return [payment for payment, _ in payments]
+
+
+def run_reconcile_cron() -> None:
+    from proteus import Model
+    Cron = Model.get("ir.cron")
+    Company = Model.get("company.company")
+    cron, = Cron.find([("method", "=", "account.payment|ogone_reconcile")])
+    if not cron.companies:
+        cron.companies.append(Company.find([])[0])
+        cron.save()
+    cron.click("run_once")
+
+
+def settle(sandbox, account, order_id: str) -> None:
+    requests.post(f"{sandbox.url}admin/api/settle", timeout=10,
+                  json={"pspid": account.pspid, "orderid": order_id}).raise_for_status()
+
+
+def partial_refund(sandbox, account, payment) -> None:
+    """A partial refund written, approved, sent once over DirectLink and settled by Ogone."""
+    from proteus import Model
+
+    print("\n   Refunds: the customer returns part of an order")
+    Refund = Model.get("account.payment.ogone.refund")
+    refund = Refund(payment=payment, amount=Decimal("20.00"), reason="Two items returned")
+    refund.click("submit")
+    refund.click("approve")
+    refund.reload()
+    print(f"   refund of {refund.amount} EUR on {payment.party.rec_name}'s {payment.amount} EUR, approved "
+          f"and sent as {'RFS' if refund.ogone_last else 'RFD'}: {refund.state}, "
+          f"{refund.ogone_status_string}")
+    settle(sandbox, account, payment.ogone_order_id)
+    run_reconcile_cron()
+    refund.reload()
+    payment.reload()
+    print(f"   Ogone settles it, the reconciliation cron finds out: refund {refund.state}, "
+          f"{refund.ogone_status_string}; payment {payment.state}, amount now {payment.amount} EUR")
+
+
+def double_payment(sandbox, account, new_payment) -> None:
+    """A customer pays two checkout pages of one payment; the extra order is refunded from the review."""
+    from ogone_core.sandbox.customer import pay
+    from proteus import Model
+
+    print("\n   A customer pays twice: a page opened before the payment was reset, and the new one")
+    payment = new_payment("75.00")
+    old_page = checkout_form(payment.click("ogone_checkout"))
+    payment.click("draft")
+    payment.click("submit")
+    new_page = checkout_form(payment.click("ogone_checkout"))
+    pay(*new_page, "4111111111111111")
+    wait_for_state(payment, {"succeeded"})
+    pay(*old_page, "4111111111111111")
+    end = time.monotonic() + 30
+    while not payment.ogone_review and time.monotonic() < end:
+        time.sleep(0.1)
+        payment.reload()
+    print(f"   payment {payment.state}, Ogone review needed: {bool(payment.ogone_review)}")
+    payment.click("ogone_refund_extra")
+    Refund = Model.get("account.payment.ogone.refund")
+    refund, = Refund.find([("payment", "=", payment.id)])
+    refund.click("approve")
+    settle(sandbox, account, refund.order.name)
+    run_reconcile_cron()
+    refund.reload()
+    payment.reload()
+    print(f"   Refund Paid Twice, approved: refund of order {refund.order.name} {refund.state}, "
+          f"{refund.ogone_status_string}; payment {payment.state}, amount {payment.amount} EUR")
+    payment.click("ogone_clear_review")
+    payment.reload()
+    print(f"   review cleared: {payment.ogone_review_note}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -282,7 +355,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"   the same feedback with STATUS changed to 9: HTTP {answer.status_code}, payment still "
           f"{refused.state}")
 
-    month_end(sandbox, account)
+    month_end_payments = month_end(sandbox, account)
+    partial_refund(sandbox, account, month_end_payments[0])
+    double_payment(sandbox, account, new_payment)
 
     if args.serve:
         waiting = new_payment("49.90")

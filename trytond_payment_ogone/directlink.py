@@ -72,6 +72,8 @@ class Cron(metaclass=PoolMeta):
             ('account.payment|ogone_charge', "Charge Ogone Saved Cards"),
             ('account.payment|ogone_capture', "Capture Ogone Authorizations"),
             ('account.payment|ogone_reconcile', "Reconcile Ogone Payments"),
+            ('account.payment.ogone.refund|ogone_process',
+                "Send Ogone Refunds"),
             ]
         for method in methods:
             if method not in cls.method.selection:
@@ -176,6 +178,10 @@ class Payment(metaclass=PoolMeta):
                     'invisible': ~Eval('ogone_review', False),
                     'depends': ['ogone_review'],
                     },
+                'ogone_refund_extra': {
+                    'invisible': ~Eval('ogone_review', False),
+                    'depends': ['ogone_review'],
+                    },
                 })
 
     @classmethod
@@ -249,6 +255,8 @@ class Payment(metaclass=PoolMeta):
                     'account_payment_ogone.msg_ogone_alias_expired',
                     payment=self.rec_name, card=alias.rec_name,
                     party=self.party.rec_name))
+        if not self.ogone_currency_accepted:
+            raise ProcessError(self.ogone_currency_refused_message())
         if not account.api_user_id or not account.api_password:
             raise ProcessError(gettext(
                     'account_payment_ogone.msg_ogone_no_api_credentials',
@@ -565,6 +573,8 @@ class Payment(metaclass=PoolMeta):
     def ogone_reconcile(cls):
         """Query Ogone about the payments still waiting for a final status,
         oldest first, each less often as it stays undecided"""
+        pool = Pool()
+        Refund = pool.get('account.payment.ogone.refund')
         now = dt.datetime.now()
         payments = cls.search([
                 ('process_method', '=', 'ogone'),
@@ -582,6 +592,8 @@ class Payment(metaclass=PoolMeta):
                 ], order=[('id', 'ASC')], limit=QUERY_BATCH)
         for payment in payments:
             cls.__queue__.ogone_query([payment])
+        # The refunds Ogone has not decided yet are followed alongside
+        Refund.ogone_reconcile()
 
     @classmethod
     def ogone_query(cls, payments):
@@ -678,3 +690,54 @@ class Payment(metaclass=PoolMeta):
                         payment=payment.rec_name))
         cls.write(payments, {'ogone_review': False})
 
+
+    @property
+    def ogone_extra_orders(self):
+        """The orders paid besides the one that settled the payment, with
+        nothing asked back yet: the customer paid twice"""
+        pool = Pool()
+        Refund = pool.get('account.payment.ogone.refund')
+        refunded = {r.refunded_order for r in Refund.search([
+                    ('payment', '=', self.id),
+                    ('state', '!=', 'failed'),
+                    ])}
+        extra = []
+        for feedback in self.ogone_feedbacks:
+            order = feedback.order
+            if (order.name != self.ogone_order_id and feedback.pay_id
+                    and feedback.status == str(Status.PAYMENT_REQUESTED.value)
+                    and order not in refunded and order not in extra):
+                extra.append(order)
+        return extra
+
+    @classmethod
+    @ModelView.button
+    def ogone_refund_extra(cls, payments):
+        """Ask the refund of each order paid twice, submitted for the
+        approval of a second person"""
+        pool = Pool()
+        Refund = pool.get('account.payment.ogone.refund')
+        refunds = []
+        for payment in payments:
+            orders = payment.ogone_extra_orders
+            if not orders:
+                raise ProcessError(gettext(
+                        'account_payment_ogone.msg_ogone_no_extra_order',
+                        payment=payment.rec_name))
+            for order in orders:
+                refunds.append(Refund(
+                        company=payment.company, payment=payment,
+                        order=order, amount=order.amount,
+                        reason=gettext(
+                            'account_payment_ogone.msg_ogone_paid_twice',
+                            order=order.name)))
+        Refund.save(refunds)
+        Refund.submit(refunds)
+        for payment in payments:
+            if not (payment.ogone_review_note or '').strip():
+                payment.ogone_review_note = gettext(
+                    'account_payment_ogone.msg_ogone_paid_twice_note',
+                    orders=', '.join(
+                        r.order.name for r in refunds
+                        if r.payment == payment))
+        cls.save(payments)

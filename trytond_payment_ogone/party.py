@@ -104,8 +104,9 @@ class Alias(DeactivableMixin, ModelSQL, ModelView):
             expiry=''):
         """The saved card of an alias Ogone reported in a signed answer
 
-        Created on the first report, for the party and account of that
-        report; a later report updates the card's details only.
+        Created (active) on the first report, for the party and account of
+        that report; a later report updates the card's details only, and
+        never brings back a card deactivated since.
         """
         records = cls.search([
                 ('account', '=', account.id),
@@ -113,9 +114,11 @@ class Alias(DeactivableMixin, ModelSQL, ModelView):
                 ('active', 'in', [True, False]),
                 ], limit=1)
         if records:
+            # A card deactivated since stays so: only its details follow
             record, = records
         else:
-            record = cls(party=party, account=account, alias=alias)
+            record = cls(party=party, account=account, alias=alias,
+                active=True)
         # Only values of the expected form: a parameter selected or
         # formatted otherwise in the back office must not lose the card.
         record.brand = brand or getattr(record, 'brand', None)
@@ -124,7 +127,6 @@ class Alias(DeactivableMixin, ModelSQL, ModelView):
             record.card_number = card_number
         if EXPIRY.match(expiry or ''):
             record.expiry = expiry
-        record.active = True
         record.save()
         return record
 

@@ -255,7 +255,7 @@ class Payment(metaclass=PoolMeta):
 
     @classmethod
     def check_ogone_amount(cls, payments, field_names=None):
-        "Refuse an amount Ogone cannot carry before anything is sent"
+        "Refuse an amount or currency Ogone cannot take, before sending"
         if field_names and not (
                 field_names & {'amount', 'currency', 'journal'}):
             return
@@ -268,12 +268,29 @@ class Payment(metaclass=PoolMeta):
                         currency=payment.currency.code,
                         journal=payment.journal.rec_name,
                         payment=payment.rec_name))
+            if (payment.journal.process_method == 'ogone'
+                    and not payment.ogone_currency_accepted):
+                raise PaymentValidationError(
+                    payment.ogone_currency_refused_message())
+
+    @property
+    def ogone_currency_accepted(self):
+        return self.journal.ogone_account.accepts_currency(self.currency)
+
+    def ogone_currency_refused_message(self):
+        account = self.journal.ogone_account
+        return gettext('account_payment_ogone.msg_ogone_currency_refused',
+            currency=self.currency.code,
+            account=account.rec_name,
+            currencies=', '.join(sorted(c.code for c in account.currencies)),
+            payment=self.rec_name)
 
     @property
     def ogone_sendable(self):
         "Whether Ogone can carry the amount and currency of the payment"
         return (amount_is_expressible(self.amount)
-            and is_currency_code(self.currency.code))
+            and is_currency_code(self.currency.code)
+            and self.ogone_currency_accepted)
 
     @classmethod
     def check_modification(cls, mode, payments, values=None, external=False):
@@ -495,7 +512,8 @@ class Payment(metaclass=PoolMeta):
             and order.name == self.ogone_order_id
             and 0 < self.amount < order.amount)
         order_fits = (self.state != 'draft'
-            and (order.amount == self.amount or lower_capture)
+            and (order.amount == self.amount + self._ogone_refunded(order)
+                or lower_capture)
             and order.currency == self.currency)
         applied = (new_rank is not None and new_rank > current_rank
             and order_fits)
@@ -551,6 +569,18 @@ class Payment(metaclass=PoolMeta):
             # Authorized or pending after a refusal: the customer retried
             cls.proceed([self])
         return True
+
+    def _ogone_refunded(self, order):
+        "What the succeeded refunds of the order took off the payment"
+        pool = Pool()
+        Refund = pool.get('account.payment.ogone.refund')
+        if order.name != self.ogone_order_id:
+            return 0
+        refunds = Refund.search([
+                ('payment', '=', self.id),
+                ('state', '=', 'succeeded'),
+                ])
+        return sum((r.amount for r in refunds if r.settles_payment), 0)
 
     def _ogone_save_alias(self, feedback, order):
         Alias = Pool().get('account.payment.ogone.alias')

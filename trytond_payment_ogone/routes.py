@@ -21,6 +21,7 @@ from trytond.transaction import Transaction
 
 from .page import (
     PAYMENT_ZONE, amount_text, company_look, message_page, render)
+from .refund import REFUND_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -337,6 +338,9 @@ class Ogone(Router):
             _refuse(request, HTTPStatus.BAD_REQUEST, reason, order_id)
         order, feedback = verified
         payment = order.payment
+        if feedback.status in REFUND_STATUSES:
+            return cls._refund_feedback(
+                request, pool, payment, order, feedback, source)
         if feedback.amount is None or not feedback.currency:
             _refuse(request, HTTPStatus.BAD_REQUEST,
                 "AMOUNT or CURRENCY not in the signed parameters", order_id)
@@ -359,6 +363,31 @@ class Ogone(Router):
         payment = Payment(payment.id)
         with Transaction().set_context(language=cls._language(payment)):
             return cls._result_page(cls._outcome(payment, feedback), payment)
+
+    @classmethod
+    def _refund_feedback(cls, request, pool, payment, order, feedback,
+            source):
+        "Ogone's news of a refund of the order: the refund's, not the payment's"
+        Payment = pool.get('account.payment')
+        Feedback = pool.get('account.payment.ogone.feedback')
+        Refund = pool.get('account.payment.ogone.refund')
+        Payment.ogone_lock([payment])
+        payment = Payment(payment.id)
+        refund = Refund.ogone_feedback(payment, order, feedback, source)
+        # In the payment's history, never moving it
+        Feedback(
+            payment=payment, order=order, source=source,
+            status=str(feedback.status.value),
+            pay_id=feedback.pay_id or None,
+            ncerror=feedback.ncerror or None, applied=False).save()
+        logger.info(
+            "Ogone refund feedback %s for %s: status %s%s", source,
+            order.name, feedback.status.value,
+            f' (refund {refund.id})' if refund else ' (no refund waiting)')
+        if source == 'server':
+            return Response('OK', HTTPStatus.OK, content_type='text/plain')
+        with Transaction().set_context(language=cls._language(payment)):
+            return cls._result_page('paid', payment)
 
     @classmethod
     def _outcome(cls, payment, feedback):

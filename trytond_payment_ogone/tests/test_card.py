@@ -1,9 +1,13 @@
 """Saved cards: the values an alias may hold, what may never change, and the
 card registration link with the Alias Gateway's signed answer."""
 import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from html import unescape
 
+import requests
 from ogone_core import compute_shasign
 
 from trytond.model.exceptions import AccessError, ValidationError
@@ -14,7 +18,8 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 from .test_route import _setup_database
-from .tools import LANGUAGES, SHA_OUT, load_translations, signed_feedback
+from .tools import (
+    LANGUAGES, SHA_OUT, TrytonServer, load_translations, signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 
@@ -265,6 +270,61 @@ class AccountPaymentOgoneCardTestCase(RouteTestCase):
             self.assertEqual(payment.state, 'succeeded')
             self.assertIsNone(payment.ogone_alias)
             self.assertEqual(payment.party.ogone_aliases, ())
+
+    def test_card_return_too_many_fields_is_a_bad_request(self):
+        "An answer with more fields than Ogone sends is refused, not a 500"
+        registration_id, _, order_id, alias = self.registration()
+        params = alias_gateway_answer(order_id, alias)
+        params.update({f'X{i}': 'x' for i in range(600)})
+        response = self.card_return(params)
+        self.assertEqual(response.status_code, 400, response.text[:200])
+        self.assertEqual(self.saved_cards(registration_id), [])
+
+    def test_card_updated_at_ogone_updates_the_saved_card(self):
+        "The form posted again with another card (STATUS 2): Tryton shows it"
+        registration_id, _, order_id, alias = self.registration()
+        self.assertEqual(self.card_return(alias_gateway_answer(
+                    order_id, alias)).status_code, 200)
+        # The browser's back button brings the signed form back: Ogone
+        # stores the new card behind the same alias and says STATUS 2
+        response = self.card_return(alias_gateway_answer(
+                order_id, alias, status='2', BRAND='MasterCard',
+                CARDNO='XXXXXXXXXXXX4444', ED='0531'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.saved_cards(registration_id), [
+                (alias, 'MasterCard', 'XXXXXXXXXXXX4444', '0531', 'SHOP')])
+
+    def test_card_return_burst_waits_for_the_lock(self):
+        "20 browsers back from the Alias Gateway at once: no 5xx, one card"
+        if DB_NAME == ':memory:':
+            self.skipTest("a server thread cannot see an in-memory database")
+        registration_id, _, order_id, alias = self.registration()
+        params = alias_gateway_answer(order_id, alias)
+        with TrytonServer() as server:
+            url = (f'{server.url}/{self.db_name}'
+                '/r/account_payment_ogone/card-return')
+            gate = threading.Barrier(20)
+
+            def come_back(_):
+                gate.wait(timeout=60)
+                return requests.get(url, params=params, timeout=120)
+            with ThreadPoolExecutor(max_workers=20) as executor:
+                responses = list(executor.map(come_back, range(20)))
+        self.assertEqual(
+            Counter(r.status_code for r in responses), {200: 20})
+        self.assertEqual(len(self.saved_cards(registration_id)), 1)
+
+    def test_card_first_answer_replayed_keeps_the_updated_card(self):
+        "The first answer (STATUS 0) replayed does not bring the old card back"
+        registration_id, _, order_id, alias = self.registration()
+        first = alias_gateway_answer(order_id, alias)
+        self.assertEqual(self.card_return(first).status_code, 200)
+        self.assertEqual(self.card_return(alias_gateway_answer(
+                    order_id, alias, status='2', BRAND='MasterCard',
+                    CARDNO='XXXXXXXXXXXX4444', ED='0531')).status_code, 200)
+        self.assertEqual(self.card_return(first).status_code, 200)
+        self.assertEqual(self.saved_cards(registration_id), [
+                (alias, 'MasterCard', 'XXXXXXXXXXXX4444', '0531', 'SHOP')])
 
 
 del RouteTestCase

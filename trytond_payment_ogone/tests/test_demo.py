@@ -51,6 +51,17 @@ class DemoTestCase(unittest.TestCase):
             self.assertRegex(
                 out, rf'\n +{customer} +{re.escape(amount)} EUR +{state} +'
                 rf'{re.escape(status)} +{re.escape(status)} +1\n')
+        # Refunds: a partial one approved and settled, a double payment
+        # refunded from the review
+        self.assertIn(
+            "refund of 20.00 EUR on Anna Berg's 89.00 EUR, approved and sent "
+            "as RFD: processing, 81 (Refund pending)", out)
+        self.assertIn(
+            'refund succeeded, 8 (Refund); payment succeeded, amount now 69.00 EUR', out)
+        self.assertIn('Ogone review needed: True', out)
+        self.assertRegex(
+            out, r'Refund Paid Twice, approved: refund of order \S+ succeeded, '
+            r'8 \(Refund\); payment succeeded, amount 75.00 EUR')
         for secret in ['sandbox_sha_in_passphrase_0001', 'sandbox_sha_out_passphrase_001',
                 'sandbox-password']:
             self.assertNotIn(secret, out + result.stderr)

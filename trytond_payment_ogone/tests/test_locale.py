@@ -32,6 +32,7 @@ def module_strings():
 class AccountPaymentOgoneLocaleTestCase(DBTestCase):
     "Test the translations of Account Payment Ogone"
     module = MODULE
+    maxDiff = None
     # The strings of invoices paid online exist with these modules only
     extras = ['account_invoice', 'account_payment_clearing']
 

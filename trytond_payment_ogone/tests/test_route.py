@@ -25,7 +25,7 @@ from trytond.tests.test_tryton import (
     DB_NAME, RouteTestCase, with_transaction)
 from trytond.transaction import Transaction
 
-from ..account import RENAMED_FIELDS
+from ..account import RENAMED_COLUMNS, SECRET_MASK
 from .tools import (
     LANGUAGES, SHA_IN, SHA_OUT, TrytonServer, load_translations, locale_file,
     signed_feedback)
@@ -547,6 +547,31 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
             self.assertEqual(
                 Payment(payment_id).party.ogone_aliases, (alias,))
 
+    def test_deactivated_alias_stays_deactivated(self):
+        "The capture's feedback does not bring back a card deactivated since"
+        payment_id, token = self.create_payment()
+        fields = self.open_checkout(token, save_card='1')
+        alias = fields['ALIAS']
+        response = self.send(signed_feedback(
+                fields['ORDERID'], 5, '42.50', ALIAS=alias))
+        self.assertEqual(response.status_code, 200)
+        pool = Pool(DB_NAME)
+        Alias = pool.get('account.payment.ogone.alias')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            record, = Alias.search([('alias', '=', alias)])
+            # The customer asked for the card to be forgotten
+            Alias.write([record], {'active': False})
+            transaction.commit()
+        response = self.send(signed_feedback(
+                fields['ORDERID'], 9, '42.50', ALIAS=alias))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+        with Transaction().start(DB_NAME, 0):
+            self.assertEqual(Alias.search([('alias', '=', alias)]), [])
+            record, = Alias.search([
+                    ('alias', '=', alias), ('active', '=', False)])
+            self.assertEqual(record.card_number, 'XXXXXXXXXXXX1111')
+
     def test_alias_not_requested(self):
         "An alias the payment did not ask for is not saved"
         payment_id, token = self.create_payment()
@@ -1012,6 +1037,25 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
             self.assertRegex(prefix, r'^[A-Za-z0-9_-]{1,16}$')
 
     @with_transaction()
+    def test_default_prefix_of_database_names_with_other_characters(self):
+        "Database names that differ by a replaced character get different prefixes"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values(order_id_prefix=None)])
+        database = Transaction().database
+        names = ['shop.a', 'shop_a', 'shop a', 'shop-a', 'shop\u00e9a',
+            'production.shop.a', 'production_shop_a']
+        prefixes = {}
+        for name in names:
+            with mock.patch.object(database, 'name', name):
+                prefixes[name] = account.effective_order_id_prefix
+        self.assertEqual(len(set(prefixes.values())), len(names), prefixes)
+        # A name made only of ORDERID characters and short enough is kept
+        self.assertEqual(prefixes['shop_a'], 'shop_a')
+        self.assertEqual(prefixes['shop-a'], 'shop-a')
+        for prefix in prefixes.values():
+            self.assertRegex(prefix, r'^[A-Za-z0-9_-]{1,16}$')
+
+    @with_transaction()
     def test_return_url(self):
         "The return URL is the route of this database"
         Account = Pool().get('account.payment.ogone.account')
@@ -1061,6 +1105,52 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
             json={'id': 0, 'method': method, 'params': list(params)})
         self.assertEqual(response.status_code, 200, response.text)
         return response.json
+
+    def test_passphrases_not_in_the_debug_log_of_a_read(self):
+        "Opening the account form at DEBUG logs no passphrase nor password"
+        pool = Pool(DB_NAME)
+        User = pool.get('res.user')
+        Account = pool.get('account.payment.ogone.account')
+        secrets = ['ReadShaIn1234567', 'ReadShaOut123456', 'ReadApiPassword1']
+        with Transaction().start(DB_NAME, 0) as transaction:
+            admin, = User.search([('login', '=', 'admin')])
+            admin.password = 'ogone-route-test-2'
+            admin.save()
+            account, = Account.create([{
+                        'name': "Read", 'pspid': 'READ',
+                        'api_user_id': 'READAPI',
+                        'sha_in_secret': secrets[0],
+                        'sha_out_secret': secrets[1],
+                        'api_password': secrets[2]}])
+            account_id = account.id
+            transaction.commit()
+        user_id, session, *_ = self.rpc(
+            {}, 'common.db.login', 'admin',
+            {'password': 'ogone-route-test-2'})['result']
+        token = base64.b64encode(
+            f'admin:{user_id}:{session}'.encode()).decode()
+        headers = {'Authorization': f'Session {token}'}
+
+        log = io.StringIO()
+        handler = logging.StreamHandler(log)
+        handler.addFilter(
+            lambda record: not record.name.startswith('trytond.backend'))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        self.addCleanup(root.removeHandler, handler)
+        self.addCleanup(root.setLevel, root.level)
+        root.setLevel(logging.DEBUG)
+        # What the client asks when an administrator opens the account
+        result = self.rpc(
+            headers, 'model.account.payment.ogone.account.read',
+            [account_id], ['pspid', 'sha_in_secret', 'sha_out_secret',
+                'api_password', 'sha_in_secret_stored',
+                'sha_out_secret_stored', 'api_password_stored'], {})
+        self.assertNotIn('error', result)
+        text = log.getvalue()
+        self.assertIn('Result:', text)
+        for secret in secrets:
+            self.assertNotIn(secret, text)
 
     def test_passphrases_not_logged(self):
         "The passphrases sent over RPC are in no log line, at INFO or DEBUG"
@@ -1125,7 +1215,8 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
                 with Transaction().start(DB_NAME, 0):
                     account = Account(account_id)
                     self.assertEqual(
-                        [account.sha_in_secret, account.sha_out_secret],
+                        [account.sha_in_secret_stored,
+                            account.sha_out_secret_stored],
                         written)
                 text = log.getvalue()
                 self.assertIn(
@@ -1140,26 +1231,99 @@ class AccountPaymentOgoneModelTestCase(RouteTestCase):
 
     @with_transaction()
     def test_passphrases_kept_by_the_rename(self):
-        "Accounts saved before the passphrase fields were renamed keep them"
+        "Accounts saved before the secrets moved to stored columns keep them"
         Account = Pool().get('account.payment.ogone.account')
-        account, = Account.create([self.account_values()])
-        table_h = Account.__table_handler__()
-        for old, new in RENAMED_FIELDS:
-            table_h.column_rename(new, old)
-            self.assertFalse(table_h.column_exist(new))
-        Account.__register__('account_payment_ogone')
-        table_h = Account.__table_handler__()
-        for old, new in RENAMED_FIELDS:
-            self.assertTrue(table_h.column_exist(new))
-            self.assertFalse(table_h.column_exist(old))
+        account, = Account.create([self.account_values(
+                    api_password='other-api-password')])
         table = Account.__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(
-                table.sha_in_secret, table.sha_out_secret,
-                where=table.id == account.id))
+        stored = ['sha_in_secret_stored', 'sha_out_secret_stored',
+            'api_password_stored']
+        # 0: the columns named after the fields (sha_in_secret, ...),
+        # 1: the first ones (sha_in, sha_out)
+        for generation in [0, 1]:
+            with self.subTest(generation=generation):
+                table_h = Account.__table_handler__()
+                for new, olds in RENAMED_COLUMNS.items():
+                    old = olds[min(generation, len(olds) - 1)]
+                    table_h.column_rename(new, old)
+                    self.assertFalse(table_h.column_exist(new))
+                Account.__register__('account_payment_ogone')
+                table_h = Account.__table_handler__()
+                for new, olds in RENAMED_COLUMNS.items():
+                    self.assertTrue(table_h.column_exist(new))
+                    for old in olds:
+                        self.assertFalse(table_h.column_exist(old))
+                cursor.execute(*table.select(
+                        *(getattr(table, n) for n in stored),
+                        where=table.id == account.id))
+                self.assertEqual(
+                    cursor.fetchone(),
+                    ('other_sha_in_value_1', 'other_sha_out_val_1',
+                        'other-api-password'))
+
+    @with_transaction()
+    def test_secrets_are_write_only(self):
+        "Secrets read over RPC are a mask, their stored values nothing"
+        pool = Pool()
+        Account = pool.get('account.payment.ogone.account')
+        account, = Account.create([self.account_values()])
+        with Transaction().set_context(_check_access=True):
+            values, = Account.read([account.id], [
+                    'sha_in_secret', 'sha_out_secret', 'api_password',
+                    'sha_in_secret_stored', 'sha_out_secret_stored',
+                    'api_password_stored'])
+        self.assertEqual(values['sha_in_secret'], SECRET_MASK)
+        self.assertEqual(values['sha_out_secret'], SECRET_MASK)
+        # Not set: nothing to mask
+        self.assertIsNone(values['api_password'])
+        for name in ['sha_in_secret_stored', 'sha_out_secret_stored',
+                'api_password_stored']:
+            self.assertIsNone(values[name])
+        # The server's own reads get the values
+        account = Account(account.id)
+        self.assertEqual(account.ogone().sha_in, 'other_sha_in_value_1')
+        self.assertEqual(account.ogone().sha_out, 'other_sha_out_val_1')
+
+    @with_transaction()
+    def test_secrets_written_through_the_mask(self):
+        "The mask written back keeps the secret; a new value replaces it"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values(
+                    api_password='api-password-1')])
+        Account.write([account], {
+                'sha_in_secret': SECRET_MASK, 'api_password': SECRET_MASK})
+        account = Account(account.id)
+        self.assertEqual(account.sha_in_secret_stored, 'other_sha_in_value_1')
+        self.assertEqual(account.api_password_stored, 'api-password-1')
+        self.assertEqual(account.sha_in_secret, SECRET_MASK)
+        Account.write([account], {
+                'sha_in_secret': 'new_sha_in_value_01',
+                'api_password': None})
+        account = Account(account.id)
+        self.assertEqual(account.sha_in_secret_stored, 'new_sha_in_value_01')
+        self.assertEqual(account.ogone().api_password, '')
+        self.assertIsNone(account.api_password)
+        # Validation runs on the real values
+        with self.assertRaisesRegex(ValidationError, "16 to 32 characters"):
+            Account.write([account], {'sha_out_secret': 'short'})
+        with self.assertRaisesRegex(ValidationError, "must be different"):
+            Account.write([account], {'sha_out_secret': 'new_sha_in_value_01'})
+
+    @with_transaction()
+    def test_copied_account_keeps_its_secrets(self):
+        "A copy signs as the original"
+        Account = Pool().get('account.payment.ogone.account')
+        account, = Account.create([self.account_values(
+                    api_password='api-password-1')])
+        with Transaction().set_context(_check_access=True):
+            copy, = Account.copy([account])
+        copy = Account(copy.id)
         self.assertEqual(
-            cursor.fetchone(),
-            ('other_sha_in_value_1', 'other_sha_out_val_1'))
+            (copy.sha_in_secret_stored, copy.sha_out_secret_stored,
+                copy.api_password_stored),
+            ('other_sha_in_value_1', 'other_sha_out_val_1',
+                'api-password-1'))
 
     @with_transaction()
     def test_charset(self):

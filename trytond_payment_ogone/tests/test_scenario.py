@@ -12,6 +12,7 @@ def load_tests(*args, **kwargs):
                 'scenario_account_payment_ogone_directlink.rst',
                 'scenario_account_payment_ogone_group.rst',
                 'scenario_account_payment_ogone_cards.rst',
+                'scenario_account_payment_ogone_refund.rst',
                 'scenario_account_payment_ogone_invoice.rst',
                 })
     return load_doc_tests(__name__, __file__, *args, **kwargs)
