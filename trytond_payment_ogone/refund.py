@@ -343,6 +343,13 @@ class Refund(Workflow, ModelSQL, ModelView):
             Payment.write([payment], {'amount': amount})
             if not amount:
                 Payment.fail([payment])
+            elif payment.state == 'succeeded':
+                # Succeeded again for what is left: with
+                # account_payment_clearing its clearing move is replaced by
+                # one of the lower amount, and an invoice it paid is open
+                # again for what was refunded.
+                Payment.proceed([payment])
+                Payment.succeed([payment])
 
     @classmethod
     @Workflow.transition('failed')

@@ -347,7 +347,8 @@ class Ogone(Router):
         # Against what this order asked the customer to pay: the payment's
         # own amount may have changed since, which the reconciliation flags.
         if (feedback.currency != order.currency.code
-                or Decimal(feedback.amount) != order.amount):
+                or (Decimal(feedback.amount) != order.amount
+                    and not cls._captured_amount(payment, order, feedback))):
             _refuse(request, HTTPStatus.BAD_REQUEST,
                 f"amount {feedback.amount} {feedback.currency} "
                 "differs from the order", order_id)
@@ -364,6 +365,14 @@ class Ogone(Router):
         with Transaction().set_context(language=cls._language(payment)):
             return cls._result_page(cls._outcome(payment, feedback), payment)
 
+    @staticmethod
+    def _captured_amount(payment, order, feedback):
+        "Whether the feedback is about the lower capture of the order"
+        return (feedback.status.category == Category.PAID
+            and payment.ogone_captured_lower(order)
+            and Decimal(feedback.amount)
+            == payment.amount + payment._ogone_refunded(order))
+
     @classmethod
     def _refund_feedback(cls, request, pool, payment, order, feedback,
             source):
@@ -374,6 +383,16 @@ class Ogone(Router):
         Payment.ogone_lock([payment])
         payment = Payment(payment.id)
         refund = Refund.ogone_feedback(payment, order, feedback, source)
+        if refund is None and feedback.status.category != Category.PAID:
+            # Money going back that no refund of Tryton asked for: made in
+            # Ogone's back office, or the acquirer taking it back (a refused
+            # refund leaves the payment standing)
+            logger.warning(
+                "Ogone reports status %s on %s of payment %s without a "
+                "refund waiting: review needed", feedback.status.value,
+                order.name, payment.id)
+            payment.ogone_review = True
+            payment.save()
         # In the payment's history, never moving it
         Feedback(
             payment=payment, order=order, source=source,
