@@ -52,3 +52,46 @@ def test_slow_drip_template_is_refused_within_the_fetch_timeout():
     # A template server dripping one byte under the per-read timeout holds a sandbox worker for as long as
     # it likes (here 6 s, unbounded in general): the whole fetch must stop near its timeout.
     assert elapsed < 2.5, f"fetch took {elapsed:.1f} s with a 1 s timeout"
+
+
+def test_template_is_fetched_from_the_address_that_was_checked(monkeypatch):
+    """DNS rebinding: a host that resolves to loopback when checked and elsewhere when fetched.
+
+    Nothing real on a test machine answers DNS like an attacker's server, hence the patched resolver: the
+    first lookup says 127.0.0.1 (where the template is served), every later one says 192.0.2.1 (TEST-NET,
+    standing for another network). The sandbox must connect to the address it checked.
+    """
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html><body>$$$PAYMENT ZONE$$$</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    real_getaddrinfo = socket.getaddrinfo
+    lookups = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "192.0.2.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        template = fetch_template(f"http://rebind.test:{server.server_port}/t", timeout=1.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert template.after == "</body></html>"
