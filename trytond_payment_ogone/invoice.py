@@ -11,16 +11,14 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool, PoolMeta
-from trytond.protocols.wrappers import (
-    HTTPStatus, abort, with_pool, with_transaction)
+from trytond.protocols.wrappers import HTTPStatus, abort
 from trytond.pyson import Eval
-from trytond.routing import Route, Rule
 from trytond.transaction import Transaction
 
 from .locking import lock_rows, touch_rows
 from .payment import (
     CHECKOUT_STATES, RANK_FAILED, RANK_PENDING, parse_status, status_rank)
-from .routes import CHECKOUT_TOKEN, _page, guarded
+from .routes import CHECKOUT_TOKEN, _page, ogone_route
 
 logger = logging.getLogger(__name__)
 
@@ -329,15 +327,7 @@ class Ogone(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.__routes__.update({
-                'invoice': Route(
-                    Rule('invoice/<token>', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(
-                            readonly=False,
-                            context={'_skip_warnings': True}),
-                        ]),
+                'invoice': ogone_route('invoice/<token>'),
                 })
 
     @classmethod

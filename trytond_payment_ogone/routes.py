@@ -172,6 +172,19 @@ def guarded(func):
     return wrapper
 
 
+
+def ogone_route(path, methods=frozenset({'GET'}), readonly=False):
+    """A route of the module: its own pages for every error, in a
+    transaction that Ogone's retries and reloads may repeat"""
+    return Route(
+        Rule(path, methods=set(methods)),
+        decorators=[
+            guarded,
+            with_pool,
+            with_transaction(
+                readonly=readonly, context={'_skip_warnings': True}),
+            ])
+
 class Ogone(Router):
     __name__ = 'account_payment_ogone'
 
@@ -179,31 +192,9 @@ class Ogone(Router):
     def __setup__(cls):
         super().__setup__()
         cls.__routes__.update({
-                'checkout': Route(
-                    Rule('checkout/<token>', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(
-                            readonly=False,
-                            context={'_skip_warnings': True}),
-                        ]),
-                'template': Route(
-                    Rule('template/<token>', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(readonly=True),
-                        ]),
-                'feedback': Route(
-                    Rule('return', methods={'GET', 'POST'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(
-                            readonly=False,
-                            context={'_skip_warnings': True}),
-                        ]),
+                'checkout': ogone_route('checkout/<token>'),
+                'template': ogone_route('template/<token>', readonly=True),
+                'feedback': ogone_route('return', methods={'GET', 'POST'}),
                 })
 
     @classmethod
