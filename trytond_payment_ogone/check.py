@@ -38,6 +38,20 @@ CHECK_OUTCOMES = [
     ]
 
 
+# Outcomes that say the settings are wrong: nothing is sent with them
+MISCONFIGURED = {
+    'missing_credentials', 'unknown_pspid', 'wrong_environment',
+    'not_api_user', 'credentials', 'signature'}
+# A check no longer says anything about the account once these change
+CHECKED_FIELDS = {
+    'pspid', 'api_user_id', 'api_password', 'api_password_stored',
+    'sha_in_secret', 'sha_in_secret_stored', 'hash_algorithm', 'charset',
+    'environment', 'base_url'}
+CHECK_FIELDS = {
+    'check_date', 'check_outcome', 'checked_url', 'check_other_url',
+    'check_detail'}
+
+
 class Account(metaclass=PoolMeta):
     __name__ = 'account.payment.ogone.account'
 
@@ -64,6 +78,21 @@ class Account(metaclass=PoolMeta):
         cls._buttons.update({
                 'ogone_check': {},
                 })
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        args = []
+        for accounts, values in zip(actions, actions):
+            if values.keys() & CHECKED_FIELDS:
+                values = values | dict.fromkeys(CHECK_FIELDS)
+            args.extend((accounts, values))
+        super().write(*args)
+
+    @property
+    def misconfigured(self):
+        "Whether the last check found a setting that differs from Ogone's"
+        return self.check_outcome in MISCONFIGURED
 
     def get_check_result(self, name):
         if not self.check_outcome:

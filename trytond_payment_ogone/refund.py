@@ -276,6 +276,11 @@ class Refund(Workflow, ModelSQL, ModelView):
             raise ProcessError(gettext(
                     'account_payment_ogone.msg_ogone_no_api_credentials',
                     payment=payment.rec_name, account=account.rec_name))
+        if account.misconfigured:
+            raise ProcessError(gettext(
+                    'account_payment_ogone.msg_ogone_account_misconfigured',
+                    payment=payment.rec_name, account=account.rec_name,
+                    result=account.check_result))
         try:
             MaintenanceRequest(
                 Operation.REFUND_PARTIAL, pay_id=pay_id, amount=self.amount,
