@@ -11,7 +11,7 @@ from ogone_core import check_account, diagnose_refusal
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import PoolMeta
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +81,17 @@ class Account(metaclass=PoolMeta):
 
     @classmethod
     def write(cls, *args):
-        actions = iter(args)
-        args = []
-        for accounts, values in zip(actions, actions):
-            if values.keys() & CHECKED_FIELDS:
-                values = values | dict.fromkeys(CHECK_FIELDS)
-            args.extend((accounts, values))
         super().write(*args)
+        actions = iter(args)
+        changed = []
+        for accounts, values in zip(actions, actions):
+            if (values.keys() & CHECKED_FIELDS
+                    and not values.keys() & CHECK_FIELDS):
+                changed.extend(accounts)
+        if changed:
+            # The check was of the settings before: it is run again
+            with without_check_access():
+                super().write(changed, dict.fromkeys(CHECK_FIELDS))
 
     @property
     def misconfigured(self):
