@@ -12,16 +12,14 @@ from ogone_core import verify_alias_feedback
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.protocols.wrappers import (
-    HTTPStatus, Response, abort, with_pool, with_transaction)
-from trytond.routing import Route, Rule
+from trytond.protocols.wrappers import HTTPStatus, abort
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .locking import lock_rows
 from .page import company_look, render
 from .payment import OGONE_LANGUAGES
-from .routes import CHECKOUT_TOKEN, _page, feedback_params, guarded
+from .routes import CHECKOUT_TOKEN, _page, feedback_params, ogone_route
 
 logger = logging.getLogger(__name__)
 
@@ -179,22 +177,8 @@ class Ogone(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.__routes__.update({
-                'card': Route(
-                    Rule('card/<token>', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(readonly=True),
-                        ]),
-                'card_return': Route(
-                    Rule('card-return', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(
-                            readonly=False,
-                            context={'_skip_warnings': True}),
-                        ]),
+                'card': ogone_route('card/<token>', readonly=True),
+                'card_return': ogone_route('card-return'),
                 })
 
     @classmethod

@@ -9,13 +9,15 @@ import logging
 from ogone_core import check_account, diagnose_refusal
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, fields
+from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import PoolMeta
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 logger = logging.getLogger(__name__)
 
-# How many refused feedbacks an account keeps: enough to see a pattern
+# How many refused feedbacks an account keeps of each cause: enough to see a
+# pattern. Per cause, so that the causes anyone can produce (no signature,
+# another passphrase) never push out those only Ogone's passphrase produces.
 REFUSALS_KEPT = 10
 
 CHECK_OUTCOMES = [
@@ -34,6 +36,20 @@ CHECK_OUTCOMES = [
     ('not_ogone', "Not Ogone"),
     ('unexpected', "Unexpected Answer"),
     ]
+
+
+# Outcomes that say the settings are wrong: nothing is sent with them
+MISCONFIGURED = {
+    'missing_credentials', 'unknown_pspid', 'wrong_environment',
+    'not_api_user', 'credentials', 'signature'}
+# A check no longer says anything about the account once these change
+CHECKED_FIELDS = {
+    'pspid', 'api_user_id', 'api_password', 'api_password_stored',
+    'sha_in_secret', 'sha_in_secret_stored', 'hash_algorithm', 'charset',
+    'environment', 'base_url'}
+CHECK_FIELDS = {
+    'check_date', 'check_outcome', 'checked_url', 'check_other_url',
+    'check_detail'}
 
 
 class Account(metaclass=PoolMeta):
@@ -62,6 +78,25 @@ class Account(metaclass=PoolMeta):
         cls._buttons.update({
                 'ogone_check': {},
                 })
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        actions = iter(args)
+        changed = []
+        for accounts, values in zip(actions, actions):
+            if (values.keys() & CHECKED_FIELDS
+                    and not values.keys() & CHECK_FIELDS):
+                changed.extend(accounts)
+        if changed:
+            # The check was of the settings before: it is run again
+            with without_check_access():
+                super().write(changed, dict.fromkeys(CHECK_FIELDS))
+
+    @property
+    def misconfigured(self):
+        "Whether the last check found a setting that differs from Ogone's"
+        return self.check_outcome in MISCONFIGURED
 
     def get_check_result(self, name):
         if not self.check_outcome:
@@ -128,6 +163,12 @@ class Refusal(ModelSQL, ModelView):
         super().__setup__()
         cls.__access__.add('account')
         cls._order = [('received_at', 'DESC'), ('id', 'DESC')]
+        table = cls.__table__()
+        cls._sql_indexes.add(Index(
+                table,
+                (table.account, Index.Equality()),
+                (table.cause, Index.Equality()),
+                (table.received_at, Index.Range(order='DESC'))))
 
     def get_diagnosis(self, name):
         return gettext(
@@ -148,17 +189,23 @@ class Refusal(ModelSQL, ModelView):
             params, core.sha_out, core.algorithm, core.charset)
         if diagnosis.cause.value not in dict(cls.cause.selection):
             return  # the signature is valid: refused for another reason
+        values = dict(
+            account=account.id, received_at=dt.datetime.now(),
+            orderid=order_id, source=source,
+            cause=diagnosis.cause.value,
+            algorithm=(diagnosis.algorithm.value
+                if diagnosis.algorithm else None),
+            charset=diagnosis.charset or None,
+            parameters=', '.join(diagnosis.parameters) or None)
         with Transaction().new_transaction() as transaction:
-            refusal = cls(
-                account=account.id, received_at=dt.datetime.now(),
-                orderid=order_id, source=source,
-                cause=diagnosis.cause.value,
-                algorithm=(diagnosis.algorithm.value
-                    if diagnosis.algorithm else None),
-                charset=diagnosis.charset or None,
-                parameters=', '.join(diagnosis.parameters) or None)
-            refusal.save()
-            cls.delete(cls.search(
-                    [('account', '=', account.id)],
-                    offset=REFUSALS_KEPT))
+            # One indexed read, one write: at the limit, the oldest refusal
+            # of the same cause is overwritten instead of adding a row
+            oldest = cls.search([
+                    ('account', '=', account.id),
+                    ('cause', '=', diagnosis.cause.value),
+                    ], offset=REFUSALS_KEPT - 1)
+            if oldest:
+                cls.write(list(oldest)[-1:], values)
+            else:
+                cls.create([values])
             transaction.commit()

@@ -3,7 +3,8 @@
 Creates a scratch SQLite database with ``trytond-admin`` (as an administrator would), activates
 account_payment_ogone, configures an Ogone account and journal for the sandbox, then pays a payment through
 its checkout link over real HTTP: Tryton's checkout page, the sandbox's payment page, the sandbox's
-server-to-server feedback and the browser's redirect back to Tryton's return route.
+server-to-server feedback and the browser's redirect back to Tryton's return route; then an invoice paid
+from its link, a month end of saved cards, refunds and a double payment refunded from its review.
 
 ``python -m trytond_payment_ogone.demo --serve`` keeps both servers running afterwards and prints a checkout
 link to pay in a real browser.
@@ -48,8 +49,9 @@ def create_database(folder: Path, port: int) -> Path:
     admin = [str(Path(sys.executable).with_name("trytond-admin")), "-c", str(config), "-d", DATABASE]
     environment = dict(os.environ, TRYTONPASSFILE=str(passfile))
     for step, arguments in (("initialise the database", ["--all", "--email", "admin@example.com"]),
-                            ("activate account_payment_ogone", ["-u", "account_payment_ogone",
-                                                                "--activate-dependencies"])):
+                            ("activate account_payment_ogone, with invoices and clearing",
+                             ["-u", "account_payment_ogone", "account_invoice", "account_payment_clearing",
+                              "--activate-dependencies"])):
         started = time.monotonic()
         print(f"   trytond-admin: {step} ...", end="", flush=True)
         subprocess.run(admin + arguments, env=environment, check=True, stdout=subprocess.DEVNULL,
@@ -271,6 +273,58 @@ def double_payment(sandbox, account, new_payment) -> None:
     print(f"   review cleared: {payment.ogone_review_note}")
 
 
+def invoice_paid_online(account) -> None:
+    """A customer invoice paid from its link; the clearing of the payment makes the invoice paid."""
+    import datetime as dt
+
+    from ogone_core.sandbox.customer import pay
+    from proteus import Model
+    from trytond.modules.account.tests.tools import create_chart, create_fiscalyear, get_accounts
+    from trytond.modules.account_invoice.tests.tools import set_fiscalyear_invoice_sequences
+
+    print("\n   Invoices paid online (with account_invoice and account_payment_clearing)")
+    create_chart()
+    fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear())
+    fiscalyear.click("create_period")
+    accounts = get_accounts()
+    Account = Model.get("account.account")
+    clearing = Account(parent=accounts["payable"].parent, name="Ogone Clearing", type=accounts["payable"].type,
+                       reconcile=True, deferral=True)
+    clearing.save()
+    cash, = Model.get("account.journal").find([("code", "=", "CASH")])
+    journal = Model.get("account.payment.journal")(
+        name="Ogone Invoices", process_method="ogone", ogone_account=account, clearing_account=clearing,
+        clearing_journal=cash, clearing_posting_delay=dt.timedelta(0))
+    journal.save()
+    configuration = Model.get("account.configuration")(1)
+    configuration.ogone_invoice_journal = journal
+    configuration.save()
+
+    customer = Model.get("party.party")(name="Fatima Haddad")
+    customer.save()
+    invoice = Model.get("account.invoice")(type="out", party=customer)
+    line = invoice.lines.new()
+    line.account = accounts["revenue"]
+    line.description = "Consulting"
+    line.quantity = 1
+    line.unit_price = Decimal("240.00")
+    invoice.click("post")
+    print(f"   invoice {invoice.number} of {invoice.total_amount} EUR posted; its pay online link for the "
+          f"e-mail:\n     {invoice.ogone_pay_url}")
+    action, fields = checkout_form(invoice.ogone_pay_url)
+    result = pay(action, fields, "5399999999999999", holder="Fatima Haddad")
+    invoice.reload()
+    payment, = invoice.ogone_payments
+    state = wait_for_state(payment, {"succeeded", "failed"})
+    end = time.monotonic() + 30
+    while invoice.state != "paid" and time.monotonic() < end:
+        time.sleep(0.1)
+        invoice.reload()
+    print(f"   the customer pays it with MasterCard 5399...: STATUS {result.status}; payment {state}, "
+          f"clearing move {payment.clearing_move.state if payment.clearing_move else 'none'}; invoice {invoice.state}, "
+          f"{invoice.amount_to_pay} EUR to pay")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serve", action="store_true",
@@ -355,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"   the same feedback with STATUS changed to 9: HTTP {answer.status_code}, payment still "
           f"{refused.state}")
 
+    invoice_paid_online(account)
     month_end_payments = month_end(sandbox, account)
     partial_refund(sandbox, account, month_end_payments[0])
     double_payment(sandbox, account, new_payment)

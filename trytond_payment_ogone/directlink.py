@@ -261,6 +261,11 @@ class Payment(metaclass=PoolMeta):
             raise ProcessError(gettext(
                     'account_payment_ogone.msg_ogone_no_api_credentials',
                     payment=self.rec_name, account=account.rec_name))
+        if account.misconfigured:
+            raise ProcessError(gettext(
+                    'account_payment_ogone.msg_ogone_account_misconfigured',
+                    payment=self.rec_name, account=account.rec_name,
+                    result=account.check_result))
         try:
             OrderRequest(
                 order_id='CHECK', amount=self.amount,

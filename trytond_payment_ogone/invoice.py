@@ -11,15 +11,14 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool, PoolMeta
-from trytond.protocols.wrappers import (
-    HTTPStatus, abort, with_pool, with_transaction)
+from trytond.protocols.wrappers import HTTPStatus, abort
 from trytond.pyson import Eval
-from trytond.routing import Route, Rule
 from trytond.transaction import Transaction
 
 from .locking import lock_rows, touch_rows
-from .payment import CHECKOUT_STATES, RANK_PENDING, parse_status, status_rank
-from .routes import CHECKOUT_TOKEN, _page, guarded
+from .payment import (
+    CHECKOUT_STATES, RANK_FAILED, RANK_PENDING, parse_status, status_rank)
+from .routes import CHECKOUT_TOKEN, _page, ogone_route
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +181,19 @@ class Invoice(metaclass=PoolMeta):
                 payment.ogone_order_id = None
                 payment.save()
             return payment, None
+        payment = self._ogone_refused_payment()
+        if payment:
+            # A new attempt of the same payment: money taken later on the
+            # refused attempt's page (another card on the same ORDERID) and
+            # on the new one cannot both settle the invoice.
+            payment.amount = amount
+            payment.ogone_order_id = None
+            payment.save()
+            Payment.proceed([payment])
+            logger.info(
+                "Ogone payment %s of invoice %s: new attempt after %s",
+                payment.id, self.id, payment.ogone_status)
+            return Payment(payment.id), None
         payment = self._ogone_new_payment(amount)
         # The requests waiting for the invoice's lock then see the payment
         touch_rows(self.__class__, [self])
@@ -189,6 +201,20 @@ class Invoice(metaclass=PoolMeta):
             "Ogone payment %s created for invoice %s: %s %s",
             payment.id, self.id, amount, payment.currency.code)
         return payment, None
+
+    def _ogone_refused_payment(self):
+        "The last payment of the link the customer's bank refused, if any"
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        payments = Payment.search([
+                ('ogone_invoice', '=', self.id),
+                ('state', '=', 'failed'),
+                ], order=[('id', 'DESC')], limit=1)
+        # Not one whose money was taken back (reversed): no later news of it
+        # could move it again
+        if (payments and status_rank(parse_status(payments[0].ogone_status))
+                == RANK_FAILED):
+            return payments[0]
 
     def _ogone_new_payment(self, amount):
         pool = Pool()
@@ -301,15 +327,7 @@ class Ogone(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.__routes__.update({
-                'invoice': Route(
-                    Rule('invoice/<token>', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(
-                            readonly=False,
-                            context={'_skip_warnings': True}),
-                        ]),
+                'invoice': ogone_route('invoice/<token>'),
                 })
 
     @classmethod

@@ -484,6 +484,15 @@ class Payment(metaclass=PoolMeta):
             # goes, for PSPIDs shared by several databases.
             paramvar=Transaction().database.name)
 
+    def ogone_captured_lower(self, order):
+        """Whether the authorization of the order is, or was, captured for
+        less than it holds: the lower amount is set on the payment before the
+        capture, so news of that order still settles the payment."""
+        current_rank = status_rank(parse_status(self.ogone_status)) or 0
+        return (order.name == self.ogone_order_id
+            and current_rank >= RANK_AUTHORIZED
+            and 0 < self.amount + self._ogone_refunded(order) < order.amount)
+
     def ogone_update(self, feedback, source, order):
         """Reconcile the payment with a verified feedback
 
@@ -505,15 +514,9 @@ class Payment(metaclass=PoolMeta):
         # A payment reset to draft, or changed since the order was sent, is
         # being handled by an accountant: news about that order is kept for
         # them but cannot settle it.
-        # An authorization may be captured for less than it holds: the
-        # lower amount is set on the payment before the capture.
-        lower_capture = (current_rank == RANK_AUTHORIZED
-            and new_rank == RANK_PAID
-            and order.name == self.ogone_order_id
-            and 0 < self.amount < order.amount)
         order_fits = (self.state != 'draft'
             and (order.amount == self.amount + self._ogone_refunded(order)
-                or lower_capture)
+                or self.ogone_captured_lower(order))
             and order.currency == self.currency)
         applied = (new_rank is not None and new_rank > current_rank
             and order_fits)

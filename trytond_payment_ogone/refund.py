@@ -276,6 +276,11 @@ class Refund(Workflow, ModelSQL, ModelView):
             raise ProcessError(gettext(
                     'account_payment_ogone.msg_ogone_no_api_credentials',
                     payment=payment.rec_name, account=account.rec_name))
+        if account.misconfigured:
+            raise ProcessError(gettext(
+                    'account_payment_ogone.msg_ogone_account_misconfigured',
+                    payment=payment.rec_name, account=account.rec_name,
+                    result=account.check_result))
         try:
             MaintenanceRequest(
                 Operation.REFUND_PARTIAL, pay_id=pay_id, amount=self.amount,
@@ -343,6 +348,13 @@ class Refund(Workflow, ModelSQL, ModelView):
             Payment.write([payment], {'amount': amount})
             if not amount:
                 Payment.fail([payment])
+            elif payment.state == 'succeeded':
+                # Succeeded again for what is left: with
+                # account_payment_clearing its clearing move is replaced by
+                # one of the lower amount, and an invoice it paid is open
+                # again for what was refunded.
+                Payment.proceed([payment])
+                Payment.succeed([payment])
 
     @classmethod
     @Workflow.transition('failed')

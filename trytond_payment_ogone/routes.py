@@ -172,6 +172,19 @@ def guarded(func):
     return wrapper
 
 
+
+def ogone_route(path, methods=frozenset({'GET'}), readonly=False):
+    """A route of the module: its own pages for every error, in a
+    transaction that Ogone's retries and reloads may repeat"""
+    return Route(
+        Rule(path, methods=set(methods)),
+        decorators=[
+            guarded,
+            with_pool,
+            with_transaction(
+                readonly=readonly, context={'_skip_warnings': True}),
+            ])
+
 class Ogone(Router):
     __name__ = 'account_payment_ogone'
 
@@ -179,31 +192,9 @@ class Ogone(Router):
     def __setup__(cls):
         super().__setup__()
         cls.__routes__.update({
-                'checkout': Route(
-                    Rule('checkout/<token>', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(
-                            readonly=False,
-                            context={'_skip_warnings': True}),
-                        ]),
-                'template': Route(
-                    Rule('template/<token>', methods={'GET'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(readonly=True),
-                        ]),
-                'feedback': Route(
-                    Rule('return', methods={'GET', 'POST'}),
-                    decorators=[
-                        guarded,
-                        with_pool,
-                        with_transaction(
-                            readonly=False,
-                            context={'_skip_warnings': True}),
-                        ]),
+                'checkout': ogone_route('checkout/<token>'),
+                'template': ogone_route('template/<token>', readonly=True),
+                'feedback': ogone_route('return', methods={'GET', 'POST'}),
                 })
 
     @classmethod
@@ -347,7 +338,8 @@ class Ogone(Router):
         # Against what this order asked the customer to pay: the payment's
         # own amount may have changed since, which the reconciliation flags.
         if (feedback.currency != order.currency.code
-                or Decimal(feedback.amount) != order.amount):
+                or (Decimal(feedback.amount) != order.amount
+                    and not cls._captured_amount(payment, order, feedback))):
             _refuse(request, HTTPStatus.BAD_REQUEST,
                 f"amount {feedback.amount} {feedback.currency} "
                 "differs from the order", order_id)
@@ -364,6 +356,14 @@ class Ogone(Router):
         with Transaction().set_context(language=cls._language(payment)):
             return cls._result_page(cls._outcome(payment, feedback), payment)
 
+    @staticmethod
+    def _captured_amount(payment, order, feedback):
+        "Whether the feedback is about the lower capture of the order"
+        return (feedback.status.category == Category.PAID
+            and payment.ogone_captured_lower(order)
+            and Decimal(feedback.amount)
+            == payment.amount + payment._ogone_refunded(order))
+
     @classmethod
     def _refund_feedback(cls, request, pool, payment, order, feedback,
             source):
@@ -374,6 +374,16 @@ class Ogone(Router):
         Payment.ogone_lock([payment])
         payment = Payment(payment.id)
         refund = Refund.ogone_feedback(payment, order, feedback, source)
+        if refund is None and feedback.status.category != Category.PAID:
+            # Money going back that no refund of Tryton asked for: made in
+            # Ogone's back office, or the acquirer taking it back (a refused
+            # refund leaves the payment standing)
+            logger.warning(
+                "Ogone reports status %s on %s of payment %s without a "
+                "refund waiting: review needed", feedback.status.value,
+                order.name, payment.id)
+            payment.ogone_review = True
+            payment.save()
         # In the payment's history, never moving it
         Feedback(
             payment=payment, order=order, source=source,

@@ -147,5 +147,26 @@ class AccountPaymentOgoneCheckTestCase(RouteTestCase):
                 self.assertEqual(payment.state, 'submitted')
                 self.assertEqual(payment.ogone_feedbacks, ())
 
+    def test_junk_feedbacks_do_not_push_out_a_genuine_refusal(self):
+        "Unsigned junk posted with a known ORDERID keeps the real diagnosis"
+        payment_id, order_id = self.checkout_order_id()
+        params = signed_feedback(order_id, 9, '42.50', algorithm='sha256')
+        response = self.client().post(
+            f'/{self.db_name}/r/account_payment_ogone/return', data=params)
+        self.assertEqual(response.status_code, 400)
+        # Anyone who saw the ORDERID (the customer, a proxy log) can post
+        # feedbacks without a signature: each is kept as "No Signature"
+        for _ in range(12):
+            response = self.client().post(
+                f'/{self.db_name}/r/account_payment_ogone/return',
+                data={'orderID': order_id, 'STATUS': '9'})
+            self.assertEqual(response.status_code, 400)
+        with Transaction().start(DB_NAME, 0):
+            Payment = Pool().get('account.payment')
+            refusals = Payment(payment_id).journal.ogone_account.refusals
+            self.assertIn(
+                'algorithm_or_charset', [r.cause for r in refusals],
+                "the administrator's diagnosis was pushed out by junk")
+
 
 del RouteTestCase

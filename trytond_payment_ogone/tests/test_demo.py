@@ -36,6 +36,11 @@ class DemoTestCase(unittest.TestCase):
             'card the bank refuses: failed, NCERROR 30051001 (Authorization declined)', out)
         self.assertIn(
             'STATUS changed to 9: HTTP 400, payment still failed', out)
+        # An invoice paid from its link ends up paid through the clearing
+        self.assertRegex(
+            out, r'the customer pays it with MasterCard 5399\.\.\.: STATUS 9; '
+            r'payment succeeded, clearing move (draft|posted); '
+            r'invoice paid, 0(\.00)? EUR to pay\n')
         # The month end: each saved card charged once, every payment in
         # the state the sandbox shows for it, nobody clicking but process
         # (and capture for the authorization)

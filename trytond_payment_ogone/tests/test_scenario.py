@@ -14,5 +14,8 @@ def load_tests(*args, **kwargs):
                 'scenario_account_payment_ogone_cards.rst',
                 'scenario_account_payment_ogone_refund.rst',
                 'scenario_account_payment_ogone_invoice.rst',
+                'scenario_account_payment_ogone_refund_invoice.rst',
+                'scenario_account_payment_ogone_lower_capture.rst',
+                'scenario_account_payment_ogone_declined_later.rst',
                 })
     return load_doc_tests(__name__, __file__, *args, **kwargs)
