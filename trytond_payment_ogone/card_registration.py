@@ -6,8 +6,7 @@ import secrets
 import uuid
 
 from ogone_core import (
-    AliasGatewayRequest, AliasStatus, OgoneError, validate_order_id)
-from ogone_core import verify_alias_feedback
+    AliasGatewayRequest, AliasStatus, OgoneError, verify_alias_feedback)
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
@@ -19,7 +18,8 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 from .locking import lock_rows
 from .page import company_look, render
 from .payment import OGONE_LANGUAGES
-from .routes import CHECKOUT_TOKEN, _page, feedback_params, ogone_route
+from .routes import (
+    CHECKOUT_TOKEN, _page, feedback_order_id, feedback_params, ogone_route)
 
 logger = logging.getLogger(__name__)
 
@@ -215,18 +215,7 @@ class Ogone(metaclass=PoolMeta):
     def card_return(cls, request, pool):
         Registration = pool.get('account.payment.ogone.card_registration')
         Alias = pool.get('account.payment.ogone.alias')
-        try:
-            params = feedback_params(request)
-        except ValueError:
-            _refuse(request, HTTPStatus.BAD_REQUEST, "too many fields")
-        order_ids = {v for k, v in params if k.upper() == 'ORDERID'}
-        if len(order_ids) != 1:
-            _refuse(request, HTTPStatus.BAD_REQUEST, "no single ORDERID")
-        order_id, = order_ids
-        try:
-            validate_order_id(order_id)
-        except OgoneError:
-            _refuse(request, HTTPStatus.BAD_REQUEST, "invalid ORDERID")
+        order_id = feedback_order_id(request, _refuse)
         registrations = Registration.search([('name', '=', order_id)])
         if not registrations:
             _refuse(request, HTTPStatus.NOT_FOUND, "unknown card registration",

@@ -9,6 +9,7 @@ import logging
 from ogone_core import check_account, diagnose_refusal
 
 from trytond.i18n import gettext
+from trytond.modules.account_payment.exceptions import ProcessError
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import PoolMeta
 from trytond.transaction import Transaction, without_check_access
@@ -97,6 +98,18 @@ class Account(metaclass=PoolMeta):
     def misconfigured(self):
         "Whether the last check found a setting that differs from Ogone's"
         return self.check_outcome in MISCONFIGURED
+
+    def ogone_check_directlink(self, payment):
+        "Refuse a DirectLink call for the payment the account cannot make"
+        if not self.api_user_id or not self.api_password:
+            raise ProcessError(gettext(
+                    'account_payment_ogone.msg_ogone_no_api_credentials',
+                    payment=payment.rec_name, account=self.rec_name))
+        if self.misconfigured:
+            raise ProcessError(gettext(
+                    'account_payment_ogone.msg_ogone_account_misconfigured',
+                    payment=payment.rec_name, account=self.rec_name,
+                    result=self.check_result))
 
     def get_check_result(self, name):
         if not self.check_outcome:

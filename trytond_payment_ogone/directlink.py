@@ -257,15 +257,7 @@ class Payment(metaclass=PoolMeta):
                     party=self.party.rec_name))
         if not self.ogone_currency_accepted:
             raise ProcessError(self.ogone_currency_refused_message())
-        if not account.api_user_id or not account.api_password:
-            raise ProcessError(gettext(
-                    'account_payment_ogone.msg_ogone_no_api_credentials',
-                    payment=self.rec_name, account=account.rec_name))
-        if account.misconfigured:
-            raise ProcessError(gettext(
-                    'account_payment_ogone.msg_ogone_account_misconfigured',
-                    payment=self.rec_name, account=account.rec_name,
-                    result=account.check_result))
+        account.ogone_check_directlink(self)
         try:
             OrderRequest(
                 order_id='CHECK', amount=self.amount,

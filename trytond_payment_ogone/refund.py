@@ -272,15 +272,7 @@ class Refund(Workflow, ModelSQL, ModelView):
                     refund=self.rec_name, amount=self.amount,
                     left=max(left, 0), currency=payment.currency.code))
         account = payment.journal.ogone_account
-        if not account.api_user_id or not account.api_password:
-            raise ProcessError(gettext(
-                    'account_payment_ogone.msg_ogone_no_api_credentials',
-                    payment=payment.rec_name, account=account.rec_name))
-        if account.misconfigured:
-            raise ProcessError(gettext(
-                    'account_payment_ogone.msg_ogone_account_misconfigured',
-                    payment=payment.rec_name, account=account.rec_name,
-                    result=account.check_result))
+        account.ogone_check_directlink(payment)
         try:
             MaintenanceRequest(
                 Operation.REFUND_PARTIAL, pay_id=pay_id, amount=self.amount,

@@ -111,6 +111,28 @@ def _refuse(request, status, reason, order_id=''):
     abort(response)
 
 
+def feedback_order_id(request, refuse=None):
+    """The ORDERID an answer from Ogone is about, not trusted yet
+
+    Anything else than one valid ORDERID is refused before any query: a NUL
+    cannot even be looked up.
+    """
+    refuse = refuse or _refuse
+    try:
+        params = feedback_params(request)
+    except ValueError:
+        refuse(request, HTTPStatus.BAD_REQUEST, "too many fields")
+    order_ids = {v for k, v in params if k.upper() == 'ORDERID'}
+    if len(order_ids) != 1:
+        refuse(request, HTTPStatus.BAD_REQUEST, "no single ORDERID")
+    order_id, = order_ids
+    try:
+        validate_order_id(order_id)
+    except OgoneError:
+        refuse(request, HTTPStatus.BAD_REQUEST, "invalid ORDERID")
+    return order_id
+
+
 def _page_language(request, database_name):
     pool = Pool(database_name)
     Lang = pool.get('ir.lang')
@@ -282,19 +304,7 @@ class Ogone(Router):
         Payment = pool.get('account.payment')
         Refusal = pool.get('account.payment.ogone.refusal')
         source = feedback_source(request)
-        try:
-            params = feedback_params(request)
-        except ValueError:
-            _refuse(request, HTTPStatus.BAD_REQUEST, "too many fields")
-        order_ids = {v for k, v in params if k.upper() == 'ORDERID'}
-        if len(order_ids) != 1:
-            _refuse(request, HTTPStatus.BAD_REQUEST, "no single ORDERID")
-        order_id, = order_ids
-        try:
-            validate_order_id(order_id)
-        except OgoneError:
-            # Not one of ours, and a NUL cannot even be looked up
-            _refuse(request, HTTPStatus.BAD_REQUEST, "invalid ORDERID")
+        order_id = feedback_order_id(request)
         orders = Order.search([
                 ('name', '=', order_id),
                 ('payment.journal.process_method', '=', 'ogone'),
