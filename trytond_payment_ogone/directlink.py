@@ -316,9 +316,7 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def _ogone_charge_one(cls, payment_id):
         transaction = Transaction()
-        payment = cls(payment_id)
-        cls.ogone_lock([payment])
-        payment = cls(payment_id)
+        payment = cls.ogone_locked(payment_id)
         if not payment.ogone_to_charge:
             return
         try:
@@ -400,9 +398,7 @@ class Payment(metaclass=PoolMeta):
     def _ogone_apply(cls, payment_id, order, response, source):
         "Apply a DirectLink answer through the reconciliation, and commit"
         transaction = Transaction()
-        payment = cls(payment_id)
-        cls.ogone_lock([payment])
-        payment = cls(payment_id)
+        payment = cls.ogone_locked(payment_id)
         was_waiting = payment.ogone_status == '46'
         applied = payment.ogone_update(response, source, order)
         payment = cls(payment_id)
@@ -512,9 +508,7 @@ class Payment(metaclass=PoolMeta):
         transaction = Transaction()
         for payment in payments:
             payment_id = payment.id
-            payment = cls(payment_id)
-            cls.ogone_lock([payment])
-            payment = cls(payment_id)
+            payment = cls.ogone_locked(payment_id)
             order = payment._ogone_current_order
             if (payment.state != 'processing'
                     or not payment.ogone_capture_needed
@@ -552,9 +546,7 @@ class Payment(metaclass=PoolMeta):
             if response.status.value == 0:
                 # Refused by Ogone (not in a status that allows it): the
                 # accountant sees the error in the history and may ask again.
-                payment = cls(payment_id)
-                cls.ogone_lock([payment])
-                payment = cls(payment_id)
+                payment = cls.ogone_locked(payment_id)
                 payment.ogone_operation = None
                 payment.ogone_operation_sent = False
                 payment.save()
@@ -598,11 +590,9 @@ class Payment(metaclass=PoolMeta):
         transaction = Transaction()
         for payment in payments:
             payment_id = payment.id
-            payment = cls(payment_id)
             # Locked before the call so that applying the answer does not
             # restart the task (and send the query again)
-            cls.ogone_lock([payment])
-            payment = cls(payment_id)
+            payment = cls.ogone_locked(payment_id)
             order = payment._ogone_current_order
             if not order or order.lost or payment.state != 'processing':
                 continue
@@ -627,9 +617,7 @@ class Payment(metaclass=PoolMeta):
         Feedback = pool.get('account.payment.ogone.feedback')
         Order = pool.get('account.payment.ogone.order')
         transaction = Transaction()
-        payment = cls(payment_id)
-        cls.ogone_lock([payment])
-        payment = cls(payment_id)
+        payment = cls.ogone_locked(payment_id)
         order = Order(order.id)
         Feedback(
             payment=payment, order=order, source='query',
@@ -652,9 +640,7 @@ class Payment(metaclass=PoolMeta):
     def _ogone_after_query(cls, payment_id, order, response):
         "Back off the next query of a payment Ogone has not decided yet"
         transaction = Transaction()
-        payment = cls(payment_id)
-        cls.ogone_lock([payment])
-        payment = cls(payment_id)
+        payment = cls.ogone_locked(payment_id)
         if payment.state != 'processing':
             payment.ogone_next_query = None
         else:

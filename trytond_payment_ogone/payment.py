@@ -393,6 +393,12 @@ class Payment(metaclass=PoolMeta):
         """
         lock_rows(cls, payments)
 
+    @classmethod
+    def ogone_locked(cls, payment_id):
+        "The payment, locked and read again as last committed"
+        cls.ogone_lock([cls(payment_id)])
+        return cls(payment_id)
+
     def ogone_checkout_order(self, save_card=False):
         """The attempt the customer pays with, created on the first checkout
 

@@ -353,6 +353,14 @@ class Refund(Workflow, ModelSQL, ModelView):
     def fail(cls, refunds):
         pass
 
+    @classmethod
+    def _ogone_locked(cls, refund_id):
+        "The refund, its payment locked, read again as last committed"
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        Payment.ogone_lock([cls(refund_id).payment])
+        return cls(refund_id)
+
     # Sending
 
     @classmethod
@@ -373,12 +381,8 @@ class Refund(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _ogone_send_one(cls, refund_id):
-        pool = Pool()
-        Payment = pool.get('account.payment')
         transaction = Transaction()
-        refund = cls(refund_id)
-        Payment.ogone_lock([refund.payment])
-        refund = cls(refund_id)
+        refund = cls._ogone_locked(refund_id)
         if refund.state != 'approved' or refund.ogone_sent:
             return
         try:
@@ -422,11 +426,7 @@ class Refund(Workflow, ModelSQL, ModelView):
     @classmethod
     def _ogone_apply(cls, refund_id, response, source):
         "Apply an answer about the refund and commit"
-        pool = Pool()
-        Payment = pool.get('account.payment')
-        refund = cls(refund_id)
-        Payment.ogone_lock([refund.payment])
-        refund = cls(refund_id)
+        refund = cls._ogone_locked(refund_id)
         refund.ogone_update(response, source)
         Transaction().commit()
 
@@ -485,14 +485,10 @@ class Refund(Workflow, ModelSQL, ModelView):
     @classmethod
     def ogone_query(cls, refunds):
         "Ask Ogone the status of each refund's history line and apply it"
-        pool = Pool()
-        Payment = pool.get('account.payment')
         transaction = Transaction()
         for refund in refunds:
             refund_id = refund.id
-            refund = cls(refund_id)
-            Payment.ogone_lock([refund.payment])
-            refund = cls(refund_id)
+            refund = cls._ogone_locked(refund_id)
             if refund.state != 'processing' or not refund.ogone_pay_id:
                 continue
             transaction.commit()
@@ -544,11 +540,7 @@ class Refund(Workflow, ModelSQL, ModelView):
         """Ogone has no line for the refund: long after it was sent, it
         never arrived and nothing was refunded; it is not sent again, the
         accountant asks a new refund if needed"""
-        pool = Pool()
-        Payment = pool.get('account.payment')
-        refund = cls(refund_id)
-        Payment.ogone_lock([refund.payment])
-        refund = cls(refund_id)
+        refund = cls._ogone_locked(refund_id)
         if (refund.state == 'processing' and refund.ogone_sent_at
                 and refund.ogone_sent_at
                 < dt.datetime.now() - lost_after()):
@@ -562,11 +554,7 @@ class Refund(Workflow, ModelSQL, ModelView):
     @classmethod
     def _ogone_after_query(cls, refund_id):
         "Back off the next query of a refund Ogone has not decided yet"
-        pool = Pool()
-        Payment = pool.get('account.payment')
-        refund = cls(refund_id)
-        Payment.ogone_lock([refund.payment])
-        refund = cls(refund_id)
+        refund = cls._ogone_locked(refund_id)
         if refund.state == 'processing':
             refund.ogone_queries = (refund.ogone_queries or 0) + 1
             refund.ogone_next_query = next_query_at(refund.ogone_queries)

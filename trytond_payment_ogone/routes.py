@@ -251,8 +251,7 @@ class Ogone(Router):
                         'account_payment_ogone.msg_checkout_impossible_title'),
                     gettext('account_payment_ogone.msg_checkout_impossible'),
                     HTTPStatus.CONFLICT, **cls._page_values(payment))
-            Payment.ogone_lock([payment])
-            payment = Payment(payment.id)
+            payment = Payment.ogone_locked(payment.id)
             save_card = request.args.get('save_card') in {'1', 'true', 'yes'}
             order = payment.ogone_checkout_order(save_card=save_card)
             return_url = cls.url_for(
@@ -354,8 +353,7 @@ class Ogone(Router):
                 f"amount {feedback.amount} {feedback.currency} "
                 "differs from the order", order_id)
 
-        Payment.ogone_lock([payment])
-        payment = Payment(payment.id)
+        payment = Payment.ogone_locked(payment.id)
         applied = payment.ogone_update(feedback, source, order)
         logger.info(
             "Ogone feedback %s for %s: status %s%s", source, order_id,
@@ -381,8 +379,7 @@ class Ogone(Router):
         Payment = pool.get('account.payment')
         Feedback = pool.get('account.payment.ogone.feedback')
         Refund = pool.get('account.payment.ogone.refund')
-        Payment.ogone_lock([payment])
-        payment = Payment(payment.id)
+        payment = Payment.ogone_locked(payment.id)
         refund = Refund.ogone_feedback(payment, order, feedback, source)
         if refund is None and feedback.status.category != Category.PAID:
             # Money going back that no refund of Tryton asked for: made in
