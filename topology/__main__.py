@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             print("\nStopping ...", flush=True)
-    print("Stopped: every process ended, database dropped.", flush=True)
+    print(f"Stopped in {stack.timings['stop']:.1f} s: every process ended, database dropped.", flush=True)
     return 0
 
 

@@ -10,6 +10,11 @@ The test process talks to the database in-process (``stack.transaction()``, ``st
 the web processes, so that a test can kill or load those without losing its own view of the data. trytond's
 configuration is global to a process: one ``Stack`` at a time per process, and the process should not use
 trytond with another configuration while the stack runs.
+
+Each process is started in a process group of its own and gets SIGTERM when the thread that started it ends
+(Linux's parent-death signal), so that nothing outlives a killed test run: start the stack and call
+``restart_worker`` from a thread that lives as long as the stack (the main thread). A test run killed with
+SIGKILL still leaves its database (``topology_<pid>_<hex>``) behind.
 """
 from __future__ import annotations
 
@@ -147,9 +152,13 @@ class Stack:
         "The sandbox's DirectLink / e-Commerce base URL (an account's ``base_url``)"
         return f"{self.sandbox_url}ncol/test/"
 
-    def pids(self) -> dict[str, list[int]]:
-        "Each part's leading pid: ``web`` (gunicorn's arbiter), ``worker-0``..., ``cron``, ``sandbox``"
-        return {process.name: [process.pid] for process in self.processes()}
+    def pids(self) -> dict[str, int]:
+        "Each part's pid: ``sandbox``, ``web`` (gunicorn's arbiter), ``worker-0``..., ``cron``"
+        return {process.name: process.pid for process in self.processes()}
+
+    def group_pids(self) -> dict[str, list[int]]:
+        "Each part's living processes: the leader and its children (gunicorn's workers, the task processes)"
+        return {process.name: process.group_pids() for process in self.processes()}
 
     def processes(self) -> list[Process]:
         return [p for p in [self.sandbox, self.web, *self.workers, self.cron] if p is not None]
@@ -500,6 +509,12 @@ class Stack:
         if self._stopped:
             return
         self._stopped = True
+        started = time.monotonic()
+        # A second Ctrl-C or SIGTERM while stopping would leave the rest running and the database behind
+        ignored = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                ignored[signum] = signal.signal(signum, signal.SIG_IGN)
         try:
             for process in reversed(self.processes()):
                 process.signal_group(signal.SIGTERM)
@@ -508,12 +523,15 @@ class Stack:
             if self._database_created:
                 self._drop_database()
         finally:
+            for signum, handler in ignored.items():
+                signal.signal(signum, handler)
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
             # The logs are in the folder unless a log_dir was given, which is kept
             shutil.rmtree(self.folder, ignore_errors=True)
             if _running is self:
                 _running = None
+            self.timings["stop"] = time.monotonic() - started
 
     def _drop_database(self) -> None:
         try:
