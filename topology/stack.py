@@ -14,13 +14,14 @@ trytond with another configuration while the stack runs.
 Each process is started in a process group of its own and gets SIGTERM when the thread that started it ends
 (Linux's parent-death signal), so that nothing outlives a killed test run: start the stack and call
 ``restart_worker`` from a thread that lives as long as the stack (the main thread). A test run killed with
-SIGKILL still leaves its database (``topology_<pid>_<hex>``) behind.
+SIGKILL leaves its database (``topology_<pid>_<hex>``) behind, until the next stack starts and drops it.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -75,6 +76,20 @@ def drop_templates() -> list[str]:
         for name in names:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return names
+
+
+def drop_abandoned_databases() -> list[str]:
+    """Drops the databases of stacks whose process is gone without stopping them (a test run killed with
+    SIGKILL): those with a default name, ``topology_<pid>_<hex>``, whose pid no longer runs"""
+    with _postgresql_connect() as connection:
+        names = [name for name, in connection.execute("SELECT datname FROM pg_database").fetchall()]
+        dropped = []
+        for name in names:
+            match = re.fullmatch(r"topology_(\d+)_[0-9a-f]{6}", name)
+            if match and not os.path.exists(f"/proc/{match.group(1)}"):
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                dropped.append(name)
+    return dropped
 
 
 def _gunicorn_has_control_socket() -> bool:
@@ -197,6 +212,7 @@ class Stack:
         try:
             with self._step("PostgreSQL"):
                 self._ensure_postgresql()
+                drop_abandoned_databases()
             with self._step("sandbox"):
                 self._start_sandbox()
             with self._step("database"):

@@ -112,7 +112,19 @@ def test_stop_leaves_no_process_and_no_database(stack):
     assert not folder.exists()
 
 
+def database_exists(name):
+    import psycopg
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
+        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
 def test_the_command_stops_everything_on_sigterm(tmp_path):
+    import psycopg
+    # The database a stack killed outright left behind: the next stack drops it
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = f"topology_{int(gone.stdout)}_abcdef"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{abandoned}"')
     database = f"topology_command_{os.getpid()}"
     command = subprocess.Popen([sys.executable, "-m", "topology", "--web", "1", "--workers", "1", "--no-cron",
                                 "--database", database, "--log-dir", str(tmp_path)],
@@ -125,6 +137,7 @@ def test_the_command_stops_everything_on_sigterm(tmp_path):
                 break
         output = "".join(lines)
         assert "Ctrl-C to stop" in output, output
+        assert not database_exists(abandoned)
         pids = [int(line.split(" pid ")[1].split()[0]) for line in lines if " pid " in line]
         assert len(pids) == 3, output  # sandbox, web, one worker
         link = [line for line in lines if "in a browser" in line][0].rsplit(" ", 1)[1].strip()
@@ -137,6 +150,4 @@ def test_the_command_stops_everything_on_sigterm(tmp_path):
         if command.poll() is None:
             command.kill()
     assert [pid for pgid in pids for pid in group_members(pgid)] == []
-    import psycopg
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        assert connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None
+    assert not database_exists(database)
