@@ -43,6 +43,7 @@ __all__ = ["Stack", "StackError"]
 POSTGRESQL_URI = "postgresql://postgres@127.0.0.1:5432/"
 MODULES = ("account_payment_ogone", "account_invoice", "account_payment_clearing")
 ADMIN_PASSWORD = "admin"
+TEMPLATES_KEPT = 4
 BIN = Path(sys.executable).parent
 
 _running: Optional["Stack"] = None  # trytond's configuration is per process: one stack at a time
@@ -57,10 +58,10 @@ def template_name() -> str:
     """The name of the template database for this code: a digest of the module's files and of the installed
     trytond distributions, so that a change of either builds a new one"""
     digest = hashlib.sha256(" ".join(MODULES).encode())
-    for distribution in sorted(metadata.distributions(), key=lambda d: d.metadata["Name"].lower()):
-        name = distribution.metadata["Name"].lower().replace("-", "_")
+    names = {(d.metadata["Name"] or "").lower().replace("-", "_"): d.version for d in metadata.distributions()}
+    for name, version in sorted(names.items()):
         if name.startswith(("trytond", "proteus")):
-            digest.update(f"{name}=={distribution.version}\n".encode())
+            digest.update(f"{name}=={version}\n".encode())
     module = Path(__file__).resolve().parent.parent / "trytond_payment_ogone"
     for path in sorted(module.rglob("*")):
         if path.is_file() and path.suffix in (".py", ".xml", ".cfg", ".po", ".html") and "tests" not in path.parts:
@@ -108,8 +109,9 @@ class Stack:
     ``log_dir`` where each process writes its log (kept; by default a temporary directory, removed);
     ``trytond_config`` extra sections, e.g. ``{"account_payment_ogone": {"lost_after": "120"}}``;
     ``use_template``: copy the database from a template database kept in PostgreSQL for this code
-    (``topology_template_<digest>``, built by trytond-admin the first time, replaced when the module or
-    trytond changes; ``python -m topology --drop-templates`` removes it), else run trytond-admin every time.
+    (``topology_template_<digest>``, built by trytond-admin the first time and again when the module or
+    trytond changes, the 4 most recent kept; ``python -m topology --drop-templates`` removes them), else run
+    trytond-admin every time.
     """
 
     def __init__(self, *, web_processes: int = 2, web_threads: int = 1, workers: int = 2,
@@ -132,7 +134,6 @@ class Stack:
         self.verbose = verbose
         self.folder = Path(tempfile.mkdtemp(prefix=f"{self.database}-"))
         self.log_dir = Path(log_dir) if log_dir else self.folder / "logs"
-        self.keep_logs = log_dir is not None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.folder / "trytond.conf"
         self.web_port = free_port()
@@ -187,20 +188,16 @@ class Stack:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
-    def _step(self, name: str):
-        stack = self
-
-        class Step:
-            def __enter__(self):
-                self.started = time.monotonic()
-                if stack.verbose:
-                    print(f"  {name} ...", end="", flush=True)
-
-            def __exit__(self, *exc_info):
-                stack.timings[name] = time.monotonic() - self.started
-                if stack.verbose:
-                    print(f" {stack.timings[name]:.1f} s", flush=True)
-        return Step()
+    @contextlib.contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        "Times a step of the start into ``timings``"
+        started = time.monotonic()
+        if self.verbose:
+            print(f"  {name} ...", end="", flush=True)
+        yield
+        self.timings[name] = time.monotonic() - started
+        if self.verbose:
+            print(f" {self.timings[name]:.1f} s", flush=True)
 
     def start(self) -> "Stack":
         global _running
@@ -323,10 +320,14 @@ class Stack:
         try:
             self._trytond_admin(building)
             with _postgresql_connect() as connection:
+                # Other source trees (branches) may use other templates: the most recent few are kept.
                 for old, in connection.execute(
                         "SELECT datname FROM pg_database WHERE datname LIKE 'topology\\_template\\_%%'"
-                        " AND datname <> %s", (template,)).fetchall():
-                    connection.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+                        " ORDER BY oid DESC OFFSET %s", (TEMPLATES_KEPT - 1,)).fetchall():
+                    try:
+                        connection.execute(f'DROP DATABASE IF EXISTS "{old}"')
+                    except Exception:
+                        pass  # being copied by a stack starting now: dropped by a later build
                 try:
                     connection.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
                 except Exception:
