@@ -150,6 +150,8 @@ class SandboxApp:
             return Response("Internal Server Error", status=500, content_type="text/plain")
         self.sandbox.settle()
         response = handler(self.sandbox, page_request)
+        if faults and faults.answer_delay:
+            self._hold_answer(request, pspid, orderid, base, faults.answer_delay)
         if faults and faults.drop_connection:
             self._drop(request.environ)
         return response
@@ -165,6 +167,14 @@ class SandboxApp:
             tx = self.store.transaction(payid)
             orderid = tx.orderid if tx and tx.pspid == pspid else ""
         return pspid, orderid
+
+    def _hold_answer(self, request: Request, pspid: str, orderid: str, page_name: str, delay: float) -> None:
+        environ = request.environ
+        client = f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
+        now = self.sandbox.now()
+        with self.sandbox.held.holding(pspid, orderid, page_name, client, now, now + delay):
+            # Real time, whatever the sandbox's clock: the client's timeouts run on it. Closing the app ends the wait.
+            self._stopping.wait(delay)
 
     @staticmethod
     def _drop(environ: dict) -> None:
