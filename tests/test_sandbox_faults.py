@@ -88,6 +88,19 @@ def test_answer_held_after_processing(sandbox):
     assert admin(sandbox, "GET", "held", params={"pspid": merchant.pspid})["held"] == []
 
 
+def test_a_held_answer_ends_when_its_client_hangs_up(sandbox):
+    merchant = new_merchant(sandbox)
+    order_id = unique("Q")
+    fault(sandbox, merchant, orderid=order_id, faults={"answer_delay": 60, "pages": ["orderdirect"]}, times=1)
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown):  # held: no answer within the client's read timeout
+        order(merchant.client(read_timeout=0.5), order_id)
+    # The client gave up and closed its connection: the sandbox stops holding an answer nobody will read
+    wait_for(lambda: admin(sandbox, "GET", "held", params={"pspid": merchant.pspid})["held"] == [], timeout=5)
+    assert time.monotonic() - started < 30
+    assert merchant.client().query(order_id=order_id).status is Status.PAYMENT_REQUESTED
+
+
 def test_a_dropped_query_is_retried_by_the_client(sandbox):
     merchant = new_merchant(sandbox)
     client = merchant.client()
