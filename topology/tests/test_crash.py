@@ -17,10 +17,12 @@ from decimal import Decimal
 import pytest
 import requests
 
+from ogone_core.sandbox.merchants import DEFAULT_MERCHANT
 from topology import Stack
 from topology.processes import _socket_inodes, wait_until
 
 HELD_FOR = 60.0  # how long the sandbox holds the answer: longer than the test needs to kill the worker
+PSPID = DEFAULT_MERCHANT.pspid  # the stack's Ogone account
 RESOLVED_WITHIN = 180.0  # trytond-cron wakes up once a minute; then a worker runs the query
 
 
@@ -41,7 +43,7 @@ def sandbox_admin(stack, path, **params):
 
 def add_fault(stack, order_id, page):
     requests.post(f"{stack.sandbox_url}admin/api/faults", timeout=10, json={
-        "pspid": "SANDBOX", "orderid": order_id, "times": 1,
+        "pspid": PSPID, "orderid": order_id, "times": 1,
         "faults": {"answer_delay": HELD_FOR, "pages": [page]}}).raise_for_status()
 
 
@@ -64,12 +66,12 @@ def worker_waiting_on(stack, client_address):
 
 def kill_the_waiting_worker(stack, order_id, page):
     "Once the sandbox holds the answer about ``order_id``, SIGKILL the worker waiting for it; returns its index"
-    held = wait_for(lambda: [h for h in sandbox_admin(stack, "held", pspid="SANDBOX")["held"]
+    held = wait_for(lambda: [h for h in sandbox_admin(stack, "held", pspid=PSPID)["held"]
                              if h["orderid"] == order_id and h["page"] == page], 60, f"{page} of {order_id}")
     index = worker_waiting_on(stack, held[0]["client"])
     stack.kill_worker(index)
     # Killed while waiting: the sandbox sees the connection close with the answer never given
-    wait_for(lambda: held[0]["id"] not in [h["id"] for h in sandbox_admin(stack, "held", pspid="SANDBOX")["held"]],
+    wait_for(lambda: held[0]["id"] not in [h["id"] for h in sandbox_admin(stack, "held", pspid=PSPID)["held"]],
              10, "the sandbox to see the killed worker's connection close")
     return index
 
