@@ -576,6 +576,15 @@ class Refund(Workflow, ModelSQL, ModelView):
         matching = [r for r in refunds
             if feedback.pay_id_sub
             and r.ogone_pay_id_sub == feedback.pay_id_sub]
+        if not matching and feedback.pay_id_sub:
+            # The answer to the refund was lost: its line is the one of its
+            # amount that no other refund claims, as the query finds it
+            claimed = {r.ogone_pay_id_sub for r in refunds}
+            matching = sorted((r for r in refunds
+                    if r.state == 'processing' and not r.ogone_pay_id_sub
+                    and feedback.pay_id_sub not in claimed
+                    and feedback.amount == r.amount),
+                key=lambda r: r.id)[:1]
         if not matching:
             return None
         refund, = matching

@@ -314,7 +314,11 @@ class FaultMatrixTestCase(unittest.TestCase):
             back = requests.get(
                 self.tryton.localize(result.url), timeout=30)
             notes.append(f'return {back.status_code}')
-            self.assertIn(back.status_code, {200, 400}, back.text)
+            # A return whose values were encoded twice is not Ogone's
+            # signature: refused, with the module's page
+            self.assertEqual(
+                back.status_code,
+                400 if fault == 'double_url_encode' else 200, back.text)
             self.assertIn('text/html', back.headers['Content-Type'])
             self.assertNotIn('Traceback', back.text)
         return payment, None
@@ -443,7 +447,7 @@ class FaultMatrixTestCase(unittest.TestCase):
 
     # The matrix
 
-    def check(self, flow, payment, refund):
+    def check(self, fault, flow, payment, refund):
         "Tryton's final state is the sandbox's; one money movement"
         lines = self.money_lines(flow, payment)
         self.assertEqual(len(lines), 1, lines)
@@ -460,12 +464,28 @@ class FaultMatrixTestCase(unittest.TestCase):
         self.assertEqual(payment.ogone_status, str(tx['status']))
         self.assertEqual(payment.state, PAYMENT_STATES[tx['status']])
         # One transition to the final status, whatever news came twice
-        applied = [f for f in payment.ogone_feedbacks
+        news = sorted(payment.ogone_feedbacks, key=lambda f: f.id)
+        applied = [f for f in news
             if f.applied and f.status == payment.ogone_status]
         self.assertEqual(len(applied), 1, [
-                (f.source, f.status, f.applied)
-                for f in payment.ogone_feedbacks])
-        return f"{payment.state} {payment.ogone_status}"
+                (f.source, f.status, f.applied) for f in news])
+        by, = {f.source for f in applied}
+        if flow == 'hosted':
+            self.check_feedback_fault(fault, [f.source for f in news], by)
+        return f"{payment.state} {payment.ogone_status} by {by}"
+
+    def check_feedback_fault(self, fault, sources, by):
+        "The fault acted on what Tryton received"
+        if fault == 'feedback_duplicate':
+            self.assertEqual(sources.count('server'), 2, sources)
+        elif fault == 'feedback_delay':
+            self.assertEqual(sources[0], 'browser', sources)
+            self.assertIn('server', sources)
+        elif fault == 'feedback_before_redirect':
+            self.assertEqual(sources[:2], ['server', 'browser'], sources)
+        elif fault == 'double_url_encode':
+            # Refused both ways: the query found the payment out
+            self.assertEqual(by, 'query')
 
     def test_fault_matrix(self):
         "Every fault x every flow: the state of the sandbox, one charge"
@@ -483,7 +503,7 @@ class FaultMatrixTestCase(unittest.TestCase):
                         fault, notes)
                     payment, refund = self.settle(
                         fault, flow, payment, refund, notes)
-                    outcome = self.check(flow, payment, refund)
+                    outcome = self.check(fault, flow, payment, refund)
                     extra = f" ({', '.join(notes)})" if notes else ''
                     results[fault, flow] = f"{outcome}, x1{extra}"
                 self.admin('DELETE', 'faults', json={
