@@ -577,12 +577,10 @@ class Refund(Workflow, ModelSQL, ModelView):
             if feedback.pay_id_sub
             and r.ogone_pay_id_sub == feedback.pay_id_sub]
         if not matching and feedback.pay_id_sub:
-            # The answer to the refund was lost: its line is the one of its
-            # amount that no other refund claims, as the query finds it
-            claimed = {r.ogone_pay_id_sub for r in refunds}
+            # A line no refund claims: the answer to a refund of its amount
+            # was lost, as the query would find it
             matching = sorted((r for r in refunds
                     if r.state == 'processing' and not r.ogone_pay_id_sub
-                    and feedback.pay_id_sub not in claimed
                     and feedback.amount == r.amount),
                 key=lambda r: r.id)[:1]
         if not matching:
