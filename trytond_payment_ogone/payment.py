@@ -499,24 +499,21 @@ class Payment(metaclass=PoolMeta):
             and current_rank >= RANK_AUTHORIZED
             and 0 < self.amount + self._ogone_refunded(order) < order.amount)
 
-    def ogone_update(self, feedback, source, order):
-        """Reconcile the payment with a verified feedback
-
-        Every piece of news from Ogone passes here: a verified feedback
-        (source 'browser' or 'server'), a DirectLink answer ('directlink')
-        or the answer to a query ('query'). The caller must have locked the
-        payment and checked a feedback against the order's amount and
-        currency.
-        Return True when the feedback moved the payment.
-        """
-        pool = Pool()
-        Feedback = pool.get('account.payment.ogone.feedback')
-        status = feedback.status
-        new_rank = status_rank(status)
+    def ogone_effect(self, feedback, order):
+        """What a feedback does to the payment as it is read: (applied,
+        review), whether it moves the payment and whether it shows money
+        the payment cannot account for"""
+        new_rank = status_rank(feedback.status)
         if getattr(feedback, 'is_duplicate', False):
             # A DirectLink "already processed" says nothing about the order
             new_rank = None
         current_rank = status_rank(parse_status(self.ogone_status)) or 0
+        if (new_rank is None or new_rank <= current_rank) and (
+                new_rank not in {RANK_AUTHORIZED, RANK_PAID}
+                or self.ogone_review):
+            # Neither moves the payment nor flags it again: the refunds of
+            # the order, which only that would need, are not read.
+            return False, False
         # A payment reset to draft, or changed since the order was sent, is
         # being handled by an accountant: news about that order is kept for
         # them but cannot settle it.
@@ -527,25 +524,66 @@ class Payment(metaclass=PoolMeta):
         applied = (new_rank is not None and new_rank > current_rank
             and order_fits)
         money = new_rank in {RANK_AUTHORIZED, RANK_PAID}
-        if money and not applied and (not order_fits
-                or (current_rank >= RANK_AUTHORIZED
-                    and order.name != self.ogone_order_id)):
-            # Money taken that this payment cannot account for: paid twice
-            # (an older order after success) or on a payment changed since.
+        # Money taken that this payment cannot account for: paid twice (an
+        # older order after success) or on a payment changed since.
+        review = money and not applied and (not order_fits
+            or (current_rank >= RANK_AUTHORIZED
+                and order.name != self.ogone_order_id))
+        return applied, review
+
+    @classmethod
+    def ogone_receive(cls, payment, feedback, source, order):
+        """Reconcile the payment with news that is not locked yet
+
+        News that moves the payment (or flags it for review) locks it and
+        reads it again: concurrent news apply one at a time. News that
+        cannot move it (a duplicate, a lower rank) only takes a share lock,
+        which concurrent duplicates take without waiting for each other and
+        which still waits for a request moving the payment: the payment
+        cannot change between the decision and the history line.
+        Return True when the news moved the payment.
+        """
+        applied, review = payment.ogone_effect(feedback, order)
+        if applied or review:
+            payment = cls.ogone_locked(payment.id)
+            return payment.ogone_update(feedback, source, order)
+        # A payment changed since it was read restarts the transaction
+        lock_rows(cls, [payment], share=True)
+        return payment._ogone_reconcile(feedback, source, order, False, False)
+
+    def ogone_update(self, feedback, source, order):
+        """Reconcile the payment with a verified feedback
+
+        Every piece of news from Ogone passes here: a verified feedback
+        (source 'browser' or 'server'), a DirectLink answer ('directlink')
+        or the answer to a query ('query'). The caller must have locked the
+        payment and checked a feedback against the order's amount and
+        currency.
+        Return True when the feedback moved the payment.
+        """
+        applied, review = self.ogone_effect(feedback, order)
+        return self._ogone_reconcile(feedback, source, order, applied, review)
+
+    def _ogone_reconcile(self, feedback, source, order, applied, review):
+        pool = Pool()
+        Feedback = pool.get('account.payment.ogone.feedback')
+        cls = self.__class__
+        status = feedback.status
+        new_rank = status_rank(status)
+        Feedback.create([{
+                    'payment': self.id,
+                    'order': order.id,
+                    'source': source,
+                    'status': str(status.value),
+                    'pay_id': feedback.pay_id or None,
+                    'ncerror': feedback.ncerror or None,
+                    'applied': applied,
+                    }])
+        if review:
             logger.warning(
                 "Ogone reports money on %s for payment %s that does not "
                 "settle it: review needed", order.name, self.id)
-            self.ogone_review = True
-            self.save()
-        Feedback(
-            payment=self,
-            order=order,
-            source=source,
-            status=str(status.value),
-            pay_id=feedback.pay_id or None,
-            ncerror=feedback.ncerror or None,
-            applied=applied,
-            ).save()
+            cls.write([self], {'ogone_review': True})
         if not applied:
             logger.info(
                 "Ogone feedback %s for %s kept in history only "
@@ -553,18 +591,22 @@ class Payment(metaclass=PoolMeta):
                 status.value, self.ogone_status)
             return False
 
-        self.ogone_status = str(status.value)
-        self.ogone_order_id = order.name
+        # One write of what Ogone said; the state moves by the transitions
+        # below, so that the hooks of other modules run.
+        values = {
+            'ogone_status': str(status.value),
+            'ogone_order_id': order.name,
+            'ogone_ncerror': feedback.ncerror or None,
+            'ogone_capture_needed': new_rank == RANK_AUTHORIZED,
+            }
         if feedback.pay_id:
-            self.ogone_pay_id = feedback.pay_id
-        self.ogone_ncerror = feedback.ncerror or None
-        self.ogone_capture_needed = new_rank == RANK_AUTHORIZED
+            values['ogone_pay_id'] = feedback.pay_id
         if (new_rank in {RANK_AUTHORIZED, RANK_PAID}
                 and feedback.alias and feedback.alias == order.alias):
-            self.ogone_alias = self._ogone_save_alias(feedback, order)
-        self.save()
+            values['ogone_alias'] = self._ogone_save_alias(
+                feedback, order).id
+        cls.write([self], values)
 
-        cls = self.__class__
         if self.state in {'submitted', 'approved'}:
             # Paid already: nothing is to be sent for it
             with Transaction().set_context(_ogone_update=True):
@@ -632,6 +674,9 @@ class Order(ModelSQL, ModelView):
                 'account_payment_ogone.msg_order_id_unique'),
             ]
         cls._order.insert(0, ('create_date', 'DESC'))
+        # Every piece of news from Ogone is looked up by its ORDERID alone
+        cls._sql_indexes.add(
+            Index(t, (t.name, Index.Equality(cardinality='high'))))
 
 
 class Feedback(ModelSQL, ModelView):

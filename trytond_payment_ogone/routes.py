@@ -353,8 +353,7 @@ class Ogone(Router):
                 f"amount {feedback.amount} {feedback.currency} "
                 "differs from the order", order_id)
 
-        payment = Payment.ogone_locked(payment.id)
-        applied = payment.ogone_update(feedback, source, order)
+        applied = Payment.ogone_receive(payment, feedback, source, order)
         logger.info(
             "Ogone feedback %s for %s: status %s%s", source, order_id,
             feedback.status.value, '' if applied else ' (history only)')
