@@ -3,11 +3,14 @@ import datetime as dt
 import logging
 import secrets
 import uuid
+from typing import NamedTuple
 
 from ogone_core import Category, HostedPaymentRequest, Operation, Status
 from ogone_core import UnknownStatus, amount_is_expressible, is_currency_code
 from ogone_core.ncerror import describe as describe_ncerror
 from sql import Null
+from sql.functions import CurrentTimestamp
+from sql.operators import Exists
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
@@ -81,6 +84,42 @@ def ncerror_string(code):
     if not code:
         return ''
     return f'{code} ({describe_ncerror(code)})'
+
+
+class OrderFacts(NamedTuple):
+    "An order and what decides whether news about it can move its payment"
+    order: int
+    name: str
+    account: int
+    amount: object
+    currency_code: str
+    payment: int
+    payment_state: str
+    payment_amount: object
+    payment_currency: int
+    order_currency: int
+    ogone_status: str
+    ogone_order_id: str
+    ogone_review: bool
+    refunded: bool
+
+    def at_rest(self, feedback):
+        """Whether the feedback certainly neither moves the payment nor flags
+        it for review (Payment.ogone_effect would say so): news of a rank the
+        payment has reached already, about the order that settled it and
+        still fits it, or that flags nothing"""
+        new_rank = status_rank(feedback.status)
+        current_rank = status_rank(parse_status(self.ogone_status)) or 0
+        if new_rank is not None and new_rank > current_rank:
+            return False
+        if new_rank not in {RANK_AUTHORIZED, RANK_PAID} or self.ogone_review:
+            return True
+        # Money news: the order must fit the payment as when it settled it
+        return (self.name == self.ogone_order_id
+            and self.payment_state != 'draft'
+            and not self.refunded
+            and self.amount == self.payment_amount
+            and self.order_currency == self.payment_currency)
 
 
 class Journal(metaclass=PoolMeta):
@@ -551,6 +590,24 @@ class Payment(metaclass=PoolMeta):
         lock_rows(cls, [payment], share=True)
         return payment._ogone_reconcile(feedback, source, order, False, False)
 
+    @classmethod
+    def ogone_keep(cls, facts, feedback, source):
+        """Record news that OrderFacts.at_rest says cannot move the payment:
+        one share lock and one insert
+
+        A payment changed since the facts were read restarts the
+        transaction, so the facts hold when the history line is written.
+        """
+        pool = Pool()
+        Feedback = pool.get('account.payment.ogone.feedback')
+        lock_rows(cls, [cls(facts.payment)], share=True)
+        Feedback.ogone_insert(
+            facts.payment, facts.order, source, feedback, applied=False)
+        logger.info(
+            "Ogone feedback %s for %s kept in history only "
+            "(status %s after %s)", source, facts.name,
+            feedback.status.value, facts.ogone_status)
+
     def ogone_update(self, feedback, source, order):
         """Reconcile the payment with a verified feedback
 
@@ -678,6 +735,39 @@ class Order(ModelSQL, ModelView):
         cls._sql_indexes.add(
             Index(t, (t.name, Index.Equality(cardinality='high'))))
 
+    @classmethod
+    def ogone_facts(cls, name):
+        """The orders of Ogone payments with the ORDERID, each with what
+        decides whether news about it can move its payment: one read"""
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        Journal = pool.get('account.payment.journal')
+        Currency = pool.get('currency.currency')
+        Refund = pool.get('account.payment.ogone.refund')
+        order = cls.__table__()
+        payment = Payment.__table__()
+        journal = Journal.__table__()
+        currency = Currency.__table__()
+        refund = Refund.__table__()
+        cursor = Transaction().connection.cursor()
+        refunded = Exists(refund.select(
+                refund.id,
+                where=(refund.payment == payment.id)
+                & (refund.state == 'succeeded')))
+        cursor.execute(*order
+            .join(payment, condition=order.payment == payment.id)
+            .join(journal, condition=payment.journal == journal.id)
+            .join(currency, condition=order.currency == currency.id)
+            .select(
+                order.id, order.name, order.account, order.amount,
+                currency.code, payment.id, payment.state, payment.amount,
+                journal.currency, order.currency, payment.ogone_status,
+                payment.ogone_order_id, payment.ogone_review, refunded,
+                where=(order.name == name)
+                & (journal.process_method == 'ogone'),
+                order_by=[order.create_date.desc, order.id.desc]))
+        return [OrderFacts(*row) for row in cursor]
+
 
 class Feedback(ModelSQL, ModelView):
     "A feedback received from Ogone, kept whether or not it moved the payment"
@@ -715,6 +805,26 @@ class Feedback(ModelSQL, ModelView):
     @classmethod
     def default_received_at(cls):
         return dt.datetime.now()
+
+    @classmethod
+    def ogone_insert(cls, payment_id, order_id, source, feedback, applied):
+        """A history line in one INSERT, for the news that only adds one
+
+        The ids come from the row just read under the payment's lock, the
+        values from a verified feedback: nothing is left to validate.
+        """
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.insert(
+                [table.create_uid, table.create_date, table.payment,
+                    table.order, table.received_at, table.source,
+                    table.status, table.pay_id, table.ncerror,
+                    table.applied],
+                [[transaction.user, CurrentTimestamp(), payment_id, order_id,
+                        cls.default_received_at(), source,
+                        str(feedback.status.value), feedback.pay_id or None,
+                        feedback.ncerror or None, applied]]))
 
     def get_status_string(self, name):
         return status_string(self.status)
