@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-core test-tryton test-topology stack browser doc bench clean
+.PHONY: demo test test-core test-tryton test-topology stack browser doc bench bench-quick clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ demo: $(VENV)/.installed
 	$(PY) -m ogone_core.demo
 	$(PY) -m trytond_payment_ogone.demo
 
-test: browser doc test-core test-tryton test-topology
+test: browser doc test-core test-tryton test-topology bench-quick
 
 # Headless Chromium and its driver for tests/test_browser.py: installed with apt-get when they are missing and
 # this is root on a Debian-like system; otherwise one line says so and the browser tests skip.
@@ -52,6 +52,13 @@ doc: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/bench_signing.py
 	$(PY) bench/bench_ncresponse.py
+	$(PY) bench/bench_feedback_verify.py
+	$(PY) bench/bench_feedback.py
+
+# A few requests of each kind through gunicorn and PostgreSQL: the bench still works and its requests do what
+# they should (nothing is timed)
+bench-quick: $(VENV)/.installed
+	$(PY) bench/bench_feedback.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
