@@ -9,7 +9,7 @@ import ogone_core.transport_pool as pool_module
 import ogone_core.transport as transport_module
 from ogone_core.account import Account
 from ogone_core.directlink import DirectLinkClient
-from ogone_core.errors import ConfigurationError, OutcomeUnknown
+from ogone_core.errors import ConfigurationError, ConnectionFailed, OutcomeUnknown
 from ogone_core.transport_pool import shared_transport, transport_key
 from test_transport import APPROVED, FORM, TRICKLE, card_order, no_proxy, pauses, server  # noqa: F401
 
@@ -159,3 +159,65 @@ def test_a_charge_without_answer_on_a_pooled_connection_is_not_sent_again(server
         client.new_order(card_order())
     server.wait_for(3, deadline=0.5)
     assert server.count == 2
+
+
+# ------------------------------------------------------------------------------------------ the sandbox
+
+@pytest.fixture
+def sandbox():
+    from ogone_core.sandbox import start_server
+    running = start_server()
+    accepted = []
+    get_request = running._server.get_request
+
+    def counting_get_request():
+        request = get_request()
+        accepted.append(request[1])
+        return request
+
+    running._server.get_request = counting_get_request
+    running.accepted = accepted
+    yield running
+    if not getattr(running, "stopped", False):
+        running.stop()
+
+
+def sandbox_account(sandbox) -> Account:
+    return Account(pspid="SANDBOX", sha_in="sandbox_sha_in_passphrase_0001",
+                   sha_out="sandbox_sha_out_passphrase_001", api_user_id="SANDBOXAPI",
+                   api_password="sandbox-password", environment=sandbox.test_base_url)
+
+
+def test_the_sandbox_keeps_a_connection_open_for_the_next_requests(sandbox):
+    for _ in range(10):
+        assert DirectLinkClient(sandbox_account(sandbox)).query(order_id="NEVER-SENT").ncerror == "50001130"
+    assert len(sandbox.accepted) == 1
+
+
+def test_the_sandbox_serves_concurrent_kept_connections(sandbox):
+    threads, each = 4, 10
+    answers = []
+    start = threading.Barrier(threads)
+
+    def work(number):
+        start.wait()
+        for request in range(each):
+            answers.append(DirectLinkClient(sandbox_account(sandbox)).query(order_id=f"Q{number}-{request}"))
+
+    workers = [threading.Thread(target=work, args=(number,)) for number in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(answer.order_id for answer in answers) == sorted(
+        f"Q{number}-{request}" for number in range(threads) for request in range(each))
+    assert len(sandbox.accepted) <= threads
+
+
+def test_a_stopped_sandbox_refuses_the_connections_it_kept(sandbox, pauses):
+    client = DirectLinkClient(sandbox_account(sandbox))
+    client.query(order_id="NEVER-SENT")
+    sandbox.stop()
+    sandbox.stopped = True
+    with pytest.raises(ConnectionFailed):
+        client.query(order_id="NEVER-SENT")
