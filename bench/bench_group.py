@@ -38,7 +38,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CARDS = ['4111111111111111', '5399999999999999', '374111111111111', '4000000000000028']
-REFUSED = '4000000000000028'
 
 
 def parse_arguments():
