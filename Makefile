@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-core test-tryton browser doc bench clean
+.PHONY: demo test test-core test-tryton test-topology stack browser doc bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ demo: $(VENV)/.installed
 	$(PY) -m ogone_core.demo
 	$(PY) -m trytond_payment_ogone.demo
 
-test: browser doc test-core test-tryton
+test: browser doc test-core test-tryton test-topology
 
 # Headless Chromium and its driver for tests/test_browser.py: installed with apt-get when they are missing and
 # this is root on a Debian-like system; otherwise one line says so and the browser tests skip.
@@ -36,6 +36,14 @@ test-core: $(VENV)/.installed browser
 test-tryton: $(VENV)/.installed
 	bash scripts/test-tryton sqlite
 	bash scripts/test-tryton postgresql
+
+# The production topology on this machine (PostgreSQL, gunicorn, trytond-worker, trytond-cron, ogone-sandbox)
+# until Ctrl-C: doc/tryton/production.rst
+stack: $(VENV)/.installed
+	$(PY) -m topology
+
+test-topology: $(VENV)/.installed
+	$(PY) -m pytest -q topology/tests
 
 # The Sphinx documentation in build/doc; a warning (a broken reference, say) fails the build
 doc: $(VENV)/.installed
