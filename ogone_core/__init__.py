@@ -13,6 +13,7 @@ from .hosted_page import HostedPaymentRequest, SignedForm
 from .ncerror import describe as describe_ncerror
 from .ncresponse import DirectLinkResponse, parse_ncresponse
 from .refusal_diagnosis import RefusalCause, RefusalDiagnosis, diagnose_refusal
+from .transport_pool import shared_transport
 from .signing import Algorithm, canonical_string, compute_shasign, explain, signatures_match, signed_pairs
 from .status import Category, Status
 from .transport import HttpResponse, RequestsTransport, Transport, mask_parameters
@@ -30,6 +31,6 @@ __all__ = [
     "ServerError", "SignatureError", "SignedForm", "Status", "ThreeDSecure", "Transport", "TransportError",
     "UnknownStatus", "UnreadableOutcome", "VerifiedParams", "canonical_string", "compute_shasign",
     "amount_is_expressible", "describe_ncerror", "explain", "from_wire_amount", "is_currency_code",
-    "mask_parameters", "parse_major_amount", "parse_ncresponse", "signatures_match", "signed_pairs",
+    "mask_parameters", "parse_major_amount", "parse_ncresponse", "shared_transport", "signatures_match", "signed_pairs",
     "to_wire_amount", "validate_order_id", "verify_alias_feedback", "verify_feedback", "verify_signature",
 ]

@@ -13,8 +13,9 @@ from .amounts import to_decimal, to_wire_amount
 from .errors import InvalidRequest, OutcomeUnknown, ProtocolError, UnreadableOutcome
 from .ncresponse import DirectLinkResponse, parse_ncresponse
 from .order_fields import check_order, encode_paramplus, merge_extra, order_parameters
+from .transport_pool import shared_transport
 from .signing import compute_shasign
-from .transport import RequestsTransport, Transport
+from .transport import Transport
 from .validation import Operation, mask_card_number, validate_alias, validate_order_id
 
 log = logging.getLogger(__name__)
@@ -201,12 +202,15 @@ def _check_reference(pay_id: str, order_id: str) -> None:
 
 class DirectLinkClient:
     """Talks DirectLink for one account. Every reply is a ``DirectLinkResponse``; see ``transport`` for
-    the retry policy and ``OutcomeUnknown``."""
+    the retry policy and ``OutcomeUnknown``.
+
+    Without a ``transport``, the client uses the process's shared one for the account's platform, so clients
+    made one per payment still use the same connections again."""
 
     def __init__(self, account: Account, transport: Transport | None = None):
         account.require_api_credentials()
         self.account = account
-        self.transport = transport or RequestsTransport()
+        self.transport = transport or shared_transport(account.base_url)
 
     def new_order(self, request: OrderRequest) -> DirectLinkResponse:
         response = self._send(Page.ORDER_DIRECT, request.parameters(self.account.charset), retry_safe=False,

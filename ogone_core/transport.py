@@ -13,6 +13,7 @@ passes, the socket is shut and the exchange fails like a read timeout (a query m
 """
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import socket
 import ssl
@@ -169,11 +170,33 @@ class _WatchedHTTPSConnection(HTTPSConnection):
         return super().request(*args, **kwargs)
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+# A connection idle for longer is closed instead of used again: a server that closes an idle connection just as
+# a charge is written to it would leave the charge's outcome unknown. Servers keep idle connections open for
+# 5 s or more (Apache's default), and the requests of a group being charged follow each other within that.
+KEEP_ALIVE_IDLE_SECONDS = 3.0
+
+
+class _IdleLimitedPool:
+    """Hands out a pooled connection only if it came back within ``KEEP_ALIVE_IDLE_SECONDS``."""
+
+    def _get_conn(self, timeout: "float | None" = None):  # type: ignore[no-untyped-def]
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        returned_at = getattr(conn, "returned_at", None)
+        if returned_at is not None and time.monotonic() - returned_at > KEEP_ALIVE_IDLE_SECONDS:
+            conn.close()  # connects again when the request is written
+        return conn
+
+    def _put_conn(self, conn) -> None:  # type: ignore[no-untyped-def]
+        if conn is not None:
+            conn.returned_at = time.monotonic()
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _WatchedHTTPPool(_IdleLimitedPool, HTTPConnectionPool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
+class _WatchedHTTPSPool(_IdleLimitedPool, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
@@ -193,8 +216,15 @@ class _WatchedAdapter(HTTPAdapter):
         return manager
 
 
+_NO_COOKIES = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+
+
 class RequestsTransport:
     """A pooled ``requests.Session`` with separate connect/read timeouts and TLS verification on.
+
+    It may be used by several threads at once: each exchange takes a connection of its own from the pool,
+    which keeps up to ``pool_size`` idle connections per host (more may be open at once, and are closed
+    after use). ``shared_transport`` gives the one of a process for a platform address.
 
     ``read_timeout`` should be longer than the RTIMEOUT sent to the platform (30 s by default there).
     ``deadline`` bounds each exchange, from connecting to the last byte of the answer (default:
@@ -219,7 +249,12 @@ class RequestsTransport:
         self.backoff = backoff
         self.max_response_bytes = max_response_bytes
         self.verify = verify
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # DirectLink keeps no session: a cookie kept would go with the requests of every account and
+            # thread that shares this transport.
+            session.cookies.set_policy(_NO_COOKIES)
+        self.session = session
         adapter = _WatchedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)

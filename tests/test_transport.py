@@ -91,10 +91,14 @@ class Server:
                     return
                 status, payload, content_type = {
                     "ok": lambda: (200, action[1], action[2] if len(action) > 2 else "text/xml"),
+                    "echo": lambda: (200, body, "text/plain"),  # the request's own body
+                    "cookie": lambda: (200, APPROVED, "text/xml"),
                     "status": lambda: (action[1], b"<html><body>error</body></html>", "text/html"),
                 }[kind]()
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                if kind == "cookie":
+                    self.send_header("Set-Cookie", "BALANCER=node-7; Path=/")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

@@ -1,7 +1,9 @@
 """Running the sandbox on a real socket, in a background thread (tests, demos) or in the foreground (CLI)."""
 from __future__ import annotations
 
+import io
 import ipaddress
+import socket
 import logging
 import threading
 from typing import Any, Optional
@@ -13,8 +15,53 @@ from .app import SandboxApp, create_app
 log = logging.getLogger("ogone_core.sandbox.http")
 
 
+# Ogone keeps a connection open from one request to the next, and a merchant's pooled transport counts on it.
+# werkzeug's server closes each one, since it cannot tell whether the application read the whole body; here
+# the body is read before the application runs, so the next request starts where this one ends. An idle
+# connection is closed after KEEP_ALIVE_SECONDS, longer than a client keeps one idle (ogone_core's
+# KEEP_ALIVE_IDLE_SECONDS): the client gives up first, never the sandbox while a request is on its way.
+KEEP_ALIVE_SECONDS = 15.0
+MAX_BUFFERED_BODY = 8 * 1024 * 1024
+
+
 class SandboxRequestHandler(WSGIRequestHandler):
-    """Logs method, path and status only: query strings may carry feedback or order data."""
+    """Logs method, path and status only: query strings may carry feedback or order data. Keeps the
+    connection open when the request's body was read whole."""
+
+    timeout = KEEP_ALIVE_SECONDS
+    _body_read = False
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_connections.add(self.connection)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.server.open_connections.discard(self.connection)  # type: ignore[attr-defined]
+        super().finish()
+
+    def run_wsgi(self) -> None:
+        length = self.headers.get("Content-Length") or "0"
+        if ("chunked" in (self.headers.get("Transfer-Encoding") or "").lower() or self.headers.get("Expect")
+                or not length.isdigit() or int(length) > MAX_BUFFERED_BODY):
+            self._body_read = False
+            return super().run_wsgi()  # the connection is closed after the answer, as werkzeug does
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):
+            self.close_connection = True  # the client went away mid-request
+            return None
+        # werkzeug reads whatever follows the answer on the socket's file, which would be the next request:
+        # during the request, the body stands in for it.
+        socket_file, self.rfile = self.rfile, io.BytesIO(body)
+        self._body_read = True
+        try:
+            return super().run_wsgi()
+        finally:
+            self.rfile = socket_file
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and self._body_read:
+            return
+        super().send_header(keyword, value)
 
     def log_request(self, code: "int | str" = "-", size: "int | str" = "-") -> None:
         # A request line that cannot be parsed (a TLS handshake sent to this plain HTTP server) sets no path.
@@ -60,6 +107,12 @@ class SandboxServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        # A stopped platform refuses connections: the ones kept open for more requests are closed too.
+        for connection in list(self._server.open_connections):  # type: ignore[attr-defined]
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.app.close()
@@ -106,6 +159,7 @@ def bind(host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
     except BaseException:
         app.close()
         raise
+    server.open_connections = set()  # type: ignore[attr-defined]
     return SandboxServer(server, app)
 
 
