@@ -332,11 +332,14 @@ class Payment(metaclass=PoolMeta):
             return
         order = payment._ogone_new_directlink_order()
         request = payment._ogone_order_request(order)
+        # Built from what this transaction read: after the commit, the
+        # journal and account would be read again.
+        client = payment._ogone_client()
         # The ORDERID is committed before the call: whatever happens next,
         # the payment is known to have been sent and is never sent again.
         transaction.commit()
         try:
-            response = payment._ogone_client().new_order(request)
+            response = client.new_order(request)
         except OutcomeUnknown as error:
             logger.warning(
                 "Ogone charge %s of payment %s: outcome unknown (%s), "
@@ -362,9 +365,13 @@ class Payment(metaclass=PoolMeta):
             amount=self.amount, currency=self.currency, directlink=True)
         order.save()
         self.ogone_order_id = order.name
-        # Queried at the next reconciliation if its answer is lost
-        self.ogone_next_query = None
-        self.ogone_queries = 0
+        # Queried at the next reconciliation if its answer is lost; set only
+        # when a query of an earlier attempt left them, as a value written
+        # is a column updated.
+        if self.ogone_next_query is not None:
+            self.ogone_next_query = None
+        if self.ogone_queries:
+            self.ogone_queries = 0
         self.save()
         return order
 
@@ -401,10 +408,12 @@ class Payment(metaclass=PoolMeta):
         payment = cls.ogone_locked(payment_id)
         was_waiting = payment.ogone_status == '46'
         applied = payment.ogone_update(response, source, order)
+        # Read before the commit, which would make them read again
         payment = cls(payment_id)
+        waits_for_customer = (applied and payment.ogone_status == '46'
+            and not was_waiting and payment.state == 'processing')
         transaction.commit()
-        if (applied and payment.ogone_status == '46' and not was_waiting
-                and payment.state == 'processing'):
+        if waits_for_customer:
             payment.ogone_send_authentication_email()
             transaction.commit()
         return applied
