@@ -11,7 +11,8 @@ one charge task per payment) and their tasks are run:
   queue, the clients sharing their process's pooled transport. They are started and given a small warm-up
   group first, so their start is not counted.
 
-All against one ``ogone-sandbox`` process, in the same run; the ratios to the baseline are printed. Every
+All on one ``topology.Stack`` (its PostgreSQL database copied from the template, its ``ogone-sandbox``
+process and its trytond-worker processes, started once the one-at-a-time groups are done), in the same run; the ratios to the baseline are printed. Every
 payment must end final and charged exactly once at the sandbox, or the bench fails. ``--latency S`` makes the
 sandbox take S seconds before each DirectLink order answer (a platform farther than the loopback);
 ``--profile FILE`` instead charges a group one task at a time under cProfile and prints where the time of a
@@ -20,22 +21,21 @@ charge goes.
     .venv/bin/python bench/bench_group.py [--quick] [--payments 200] [--workers 2] [--latency 0]
                                           [--profile FILE]
 
-Needs PostgreSQL (``--database-uri``, default postgresql://postgres@127.0.0.1:5432/); creates and drops its
-own database.
+Needs the stack's PostgreSQL (postgresql://postgres@127.0.0.1:5432/); the stack drops its database at the end.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from topology import Stack  # noqa: E402
+from topology.stack import POSTGRESQL_URI  # noqa: E402
 
 CARDS = ['4111111111111111', '5399999999999999', '374111111111111', '4000000000000028']
 
@@ -48,97 +48,57 @@ def parse_arguments():
     parser.add_argument('--latency', type=float, default=0.0,
                         help='seconds the sandbox waits before each DirectLink order answer')
     parser.add_argument('--profile', metavar='FILE', help='profile a group charged one task at a time')
-    parser.add_argument('--database-uri', default=os.environ.get(
-        'POSTGRESQL_URI', 'postgresql://postgres@127.0.0.1:5432/'))
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.payments = 20
     return arguments
 
 
-class Sandbox:
-    """``ogone-sandbox`` in a process of its own, as a platform is: it takes none of this process's CPU."""
-
-    def __init__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, '-m', 'ogone_core.sandbox.cli', '--port', '0', '--memory', '--quiet'],
-            stdout=subprocess.PIPE, text=True)
-        self.url = self.process.stdout.readline().strip()
-        if not self.url:
-            raise SystemExit('ogone-sandbox did not start')
-        self.base_url = f'{self.url}ncol/test/'
-
-    def delay_orders(self, seconds):
-        import requests
-        requests.post(f'{self.url}admin/api/faults', json={
-            'pspid': 'SANDBOX', 'faults': {'latency': seconds, 'pages': ['orderdirect']}},
-            timeout=10).raise_for_status()
-
-    def transactions(self):
-        import requests
-        answer = requests.get(f'{self.url}admin/api/transactions',
-                              params={'pspid': 'SANDBOX', 'limit': 100000}, timeout=30)
-        return answer.json()['transactions']
-
-    def cpu_seconds(self):
-        "CPU time the sandbox process used so far (Linux), to tell whether it holds the group back"
-        fields = Path(f'/proc/{self.process.pid}/stat').read_text().rsplit(')', 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
+def sandbox_admin(stack, method, path, **arguments):
+    import requests
+    answer = requests.request(method, f'{stack.sandbox_url}admin/api/{path}', timeout=30, **arguments)
+    answer.raise_for_status()
+    return answer.json()
 
 
-def configure_trytond(database_uri):
-    os.environ['TRYTOND_DATABASE_URI'] = database_uri
-    os.environ['DB_NAME'] = f'group_bench_{os.getpid()}'
-    os.environ.pop('DB_CACHE', None)
-    os.environ.pop('TRYTOND_CONFIG', None)
-    return os.environ['DB_NAME']
+def delay_orders(stack, seconds):
+    "The sandbox takes ``seconds`` before each DirectLink order answer"
+    from ogone_core.sandbox.merchants import DEFAULT_MERCHANT
+    sandbox_admin(stack, 'POST', 'faults', json={
+        'pspid': DEFAULT_MERCHANT.pspid, 'faults': {'latency': seconds, 'pages': ['orderdirect']}})
 
 
-def drop_database(database_uri, name):
-    import psycopg
-    with psycopg.connect(database_uri.rstrip('/') + '/postgres', autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def sandbox_transactions(stack):
+    from ogone_core.sandbox.merchants import DEFAULT_MERCHANT
+    return sandbox_admin(stack, 'GET', 'transactions', params={
+        'pspid': DEFAULT_MERCHANT.pspid, 'limit': 100000})['transactions']
 
 
-def set_up(sandbox, sizes):
-    """The module activated, an Ogone account on the sandbox, four customers with saved cards (one refused)
-    and a group of submitted payments of each size"""
+def sandbox_cpu_seconds(stack):
+    "CPU time the sandbox process used so far (Linux), to tell whether it holds the group back"
+    fields = Path(f'/proc/{stack.sandbox.pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def set_up(stack, sizes):
+    """Four customers of the stack's company with saved cards (one refused) and a group of submitted payments
+    of each size on the stack's Ogone journal"""
     from proteus import Model
-    from trytond.modules.company.tests.tools import create_company
-    from trytond.tests.tools import activate_modules
-    from trytond_payment_ogone.tests.tools import register_card, server_create
 
-    activate_modules('account_payment_ogone', create_company)
-    Account = Model.get('account.payment.ogone.account')
-    account = Account(name='Sandbox', pspid='SANDBOX', api_user_id='SANDBOXAPI',
-                      environment='custom', base_url=sandbox.base_url, order_id_prefix='BENCH')
-    account.api_password = 'sandbox-password'
-    account.sha_in_secret = 'sandbox_sha_in_passphrase_0001'
-    account.sha_out_secret = 'sandbox_sha_out_passphrase_001'
-    account.save()
-    journal = Model.get('account.payment.journal')(
-        name='Ogone', process_method='ogone', ogone_account=account)
-    journal.save()
-    secrets = {'pspid': 'SANDBOX', 'sha_in': 'sandbox_sha_in_passphrase_0001',
-               'sha_out': 'sandbox_sha_out_passphrase_001'}
+    Party = Model.get('party.party')
+    Alias = Model.get('account.payment.ogone.alias')
     customers = []
     for number in CARDS:
-        party = Model.get('party.party')(name=f'Customer {number[-4:]}')
+        party = Party(name=f'Customer {number[-4:]}')
         party.save()
-        values = register_card(sandbox.base_url, secrets, f'BENCH-{party.id}', number)
-        alias_id, = server_create('account.payment.ogone.alias', [{
-            'party': party.id, 'account': account.id, **values}])
-        customers.append((party, alias_id))
+        customers.append((party, stack.save_card(party.id, number)))
     Payment = Model.get('account.payment')
+    journal = Model.get('account.payment.journal')(stack.journal_id)
     payments = []
     for i in range(sum(sizes)):
         party, alias_id = customers[i % len(customers)]
         payment = Payment(journal=journal, kind='receivable', party=party, amount=Decimal(10 + i))
-        payment.ogone_alias = Model.get('account.payment.ogone.alias')(alias_id)
+        payment.ogone_alias = Alias(alias_id)
         payments.append(payment)
     Payment.save(payments)
     Payment.click(payments, 'submit')
@@ -169,50 +129,24 @@ def run_one_at_a_time(database_name, count):
         raise SystemExit(f'{ran} tasks ran for {count} payments')
 
 
-class Workers:
-    """``count`` trytond-worker processes with one task process each, as a deployment runs them"""
-
-    def __init__(self, database_name, database_uri, count):
-        self.database_name = database_name
-        self.database_uri = database_uri
-        self.count = count
-        self.directory = tempfile.TemporaryDirectory(prefix='group-bench-')
-        self.config = Path(self.directory.name, 'trytond.conf')
-        self.config.write_text(f'[database]\nuri = {database_uri}\n[queue]\nworker = True\n')
-        self.processes = []
-
-    def __enter__(self):
-        command = [str(Path(sys.executable).with_name('trytond-worker')), '-c', str(self.config),
-                   '-d', self.database_name, '-n', '1', '-t', '1']
-        environment = {k: v for k, v in os.environ.items() if not k.startswith('TRYTOND_')}
-        for _ in range(self.count):
-            # A session of its own: its task process is stopped with it
-            self.processes.append(subprocess.Popen(command, env=environment, start_new_session=True))
-        return self
-
-    def wait(self, database_name, count, timeout=600):
-        "Until no task is left unfinished (polled), within ``timeout`` seconds"
+def wait_for_tasks(stack, timeout=600):
+    "A ``run_tasks`` for the stack's trytond-worker processes: until no task is left unfinished (polled)"
+    def wait(database_name, count):
         import psycopg
         deadline = time.monotonic() + timeout
-        uri = self.database_uri.rstrip('/') + '/' + database_name
+        uri = f'{POSTGRESQL_URI}{database_name}'
         with psycopg.connect(uri, autocommit=True) as connection:
             while True:
                 left, = connection.execute(
                     'SELECT count(*) FROM ir_queue WHERE finished_at IS NULL').fetchone()
                 if not left:
                     return
-                if any(process.poll() is not None for process in self.processes):
+                if not all(worker.alive() for worker in stack.workers):
                     raise SystemExit('a trytond-worker stopped')
                 if time.monotonic() > deadline:
                     raise SystemExit(f'{left} tasks left after {timeout} s')
                 time.sleep(0.01)
-
-    def __exit__(self, *exc_info):
-        for process in self.processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            process.wait(timeout=30)
-        self.directory.cleanup()
+    return wait
 
 
 def former_transport(enabled):
@@ -239,14 +173,14 @@ def process_group(database_name, payments, run_tasks):
         config.set('queue', 'worker', 'False')
 
 
-def check_charged_once(sandbox, groups):
+def check_charged_once(stack, groups):
     "Every payment final and charged once at the sandbox, with its amount"
     from proteus import Model
     Payment = Model.get('account.payment')
     ids = [p.id for group in groups for p in group]
     payments = Payment.find([('id', 'in', ids)])
     by_order = {}
-    for transaction in sandbox.transactions():
+    for transaction in sandbox_transactions(stack):
         by_order.setdefault(transaction['orderid'], []).append(transaction)
     for payment in payments:
         if payment.state not in {'succeeded', 'failed'}:
@@ -260,26 +194,26 @@ def check_charged_once(sandbox, groups):
         raise SystemExit('the sandbox has transactions no payment stands for')
 
 
-def profile_group(arguments, database_name, sandbox):
+def profile_group(arguments, stack):
     """Each group charged one task at a time under cProfile, the former way and pooled: the top functions and
     the time per charge of what matters"""
     import cProfile
     import pstats
 
     size = arguments.payments
-    groups = set_up(sandbox, [size, size])
+    groups = set_up(stack, [size, size])
     profiles = {}
     for name, group in zip(['former', 'pooled'], groups):
         former_transport(name == 'former')
         profiler = cProfile.Profile()
         try:
             profiler.enable()
-            elapsed = process_group(database_name, group, run_one_at_a_time)
+            elapsed = process_group(stack.database, group, run_one_at_a_time)
             profiler.disable()
         finally:
             former_transport(False)
         profiles[name] = (elapsed, pstats.Stats(profiler))
-    check_charged_once(sandbox, groups)
+    check_charged_once(stack, groups)
     print(f'{size} payments per group, one task at a time in this thread, under cProfile')
     print(f'{"ms per charge (cumulative, overlapping)":<52} {"former":>8} {"pooled":>8}')
     print(f'{"whole group / payments (wall)":<52} '
@@ -287,6 +221,9 @@ def profile_group(arguments, database_name, sandbox):
     for label, matches in PROFILE_ITEMS:
         print(f'{label:<52} ' + ' '.join(
             f'{cumulative(profiles[n][1], matches) * 1000 / size:>8.2f}' for n in profiles))
+    for label, matches in COUNTED_ITEMS:
+        print(f'{label:<52} ' + ' '.join(
+            f'{calls(profiles[n][1], matches) / size:>8.1f}' for n in profiles))
     stats = profiles['pooled'][1]
     stats.dump_stats(arguments.profile)
     stats.sort_stats('cumulative').print_stats(40)
@@ -317,6 +254,18 @@ PROFILE_ITEMS = [
 ]
 
 
+# (label, matches): how many times per charge
+COUNTED_ITEMS = [
+    ('SQL statements per charge (task queue included)', [('psycopg/cursor.py', 'execute')]),
+    ('commits per charge (task queue included)', [('psycopg/connection.py', 'commit')]),
+]
+
+
+def calls(stats, matches):
+    return sum(row[1] for (filename, _, function), row in stats.stats.items()
+               if any(filename.endswith(end) and function == name for end, name in matches))
+
+
 def cumulative(stats, matches):
     return sum(row[3] for (filename, _, function), row in stats.stats.items()
                if any(filename.endswith(end) and function == name for end, name in matches))
@@ -324,37 +273,36 @@ def cumulative(stats, matches):
 
 def main():
     arguments = parse_arguments()
-    database_name = configure_trytond(arguments.database_uri)
-    sandbox = Sandbox()
-    try:
+    # No cron (it would charge the groups too) and one idle web process: the CPU is left to the charges.
+    with Stack(web_processes=1, workers=arguments.workers, cron=False, start_workers=False) as stack:
+        stack.proteus()
         if arguments.profile:
-            profile_group(arguments, database_name, sandbox)
+            profile_group(arguments, stack)
         else:
-            compare(arguments, database_name, sandbox)
-    finally:
-        sandbox.stop()
-        drop_database(arguments.database_uri, database_name)
+            compare(arguments, stack)
 
 
-def compare(arguments, database_name, sandbox):
+def compare(arguments, stack):
     size = arguments.payments
     if arguments.latency:
-        sandbox.delay_orders(arguments.latency)
+        delay_orders(stack, arguments.latency)
     warm_up = 2 * arguments.workers
     baseline_group, pooled_group, production_group, warm_up_group = set_up(
-        sandbox, [size, size, size, warm_up])
+        stack, [size, size, size, warm_up])
     former_transport(True)
     try:
-        baseline = process_group(database_name, baseline_group, run_one_at_a_time)
+        baseline = process_group(stack.database, baseline_group, run_one_at_a_time)
     finally:
         former_transport(False)
-    pooled = process_group(database_name, pooled_group, run_one_at_a_time)
-    with Workers(database_name, arguments.database_uri, arguments.workers) as workers:
-        process_group(database_name, warm_up_group, workers.wait)
-        sandbox_cpu = sandbox.cpu_seconds()
-        production = process_group(database_name, production_group, workers.wait)
-        sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
-    check_charged_once(sandbox, [baseline_group, pooled_group, production_group, warm_up_group])
+    pooled = process_group(stack.database, pooled_group, run_one_at_a_time)
+    for index in range(arguments.workers):
+        stack.restart_worker(index)
+    workers = wait_for_tasks(stack)
+    process_group(stack.database, warm_up_group, workers)
+    sandbox_cpu = sandbox_cpu_seconds(stack)
+    production = process_group(stack.database, production_group, workers)
+    sandbox_cpu = sandbox_cpu_seconds(stack) - sandbox_cpu
+    check_charged_once(stack, [baseline_group, pooled_group, production_group, warm_up_group])
     latency = f', sandbox answering orders after {arguments.latency:g} s' if arguments.latency else ''
     print(f'{size} saved-card payments per group, each charged once at the sandbox{latency}')
     print(f'{"way":<64} {"seconds":>8} {"payments/s":>11} {"ratio":>6}')

@@ -108,6 +108,8 @@ class Stack:
     (``feedback_timing``, ``settle_delay``, ...; the feedback URLs are set to the account's return URL);
     ``log_dir`` where each process writes its log (kept; by default a temporary directory, removed);
     ``trytond_config`` extra sections, e.g. ``{"account_payment_ogone": {"lost_after": "120"}}``;
+    ``start_workers``: False leaves the trytond-worker processes to ``restart_worker`` (a bench that first runs
+    the queue's tasks in its own process);
     ``use_template``: copy the database from a template database kept in PostgreSQL for this code
     (``topology_template_<digest>``, built by trytond-admin the first time and again when the module or
     trytond changes, the 4 most recent kept; ``python -m topology --drop-templates`` removes them), else run
@@ -119,7 +121,8 @@ class Stack:
                  sandbox_args: Sequence[str] = (), merchant: Optional[Mapping[str, object]] = None,
                  log_dir: Optional[os.PathLike] = None,
                  trytond_config: Optional[Mapping[str, Mapping[str, object]]] = None,
-                 use_template: bool = True, deadline: float = 120.0, verbose: bool = False) -> None:
+                 use_template: bool = True, start_workers: bool = True, deadline: float = 120.0,
+                 verbose: bool = False) -> None:
         self.web_processes = web_processes
         self.web_threads = web_threads
         self.worker_count = workers
@@ -130,6 +133,7 @@ class Stack:
         self.merchant = dict(merchant or {})
         self.trytond_config = {section: dict(options) for section, options in (trytond_config or {}).items()}
         self.use_template = use_template
+        self.start_workers = start_workers
         self.deadline = deadline
         self.verbose = verbose
         self.folder = Path(tempfile.mkdtemp(prefix=f"{self.database}-"))
@@ -217,14 +221,14 @@ class Stack:
                 self._create_database()
             with self._step("web, workers, cron started; company, account, journal"):
                 self._start_web()
-                for index in range(self.worker_count):
+                for index in range(self.worker_count if self.start_workers else 0):
                     self.workers[index] = self._start_worker(index)
                 if self.cron_enabled:
                     self.cron = self._start_cron()
                 self._set_up_in_process()
             with self._step("web, workers, cron answering"):
                 self._wait_web()
-                for index in range(self.worker_count):
+                for index in range(self.worker_count if self.start_workers else 0):
                     self._wait_worker(index)
                 if self.cron is not None:
                     self._wait_connected(self.cron, f"{self.database}-cron", "")
