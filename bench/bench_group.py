@@ -7,19 +7,19 @@ one charge task per payment) and their tasks are run:
   charge's DirectLink client with a transport of its own, hence a new HTTP connection per request;
 - pooled, one at a time: the same, the clients sharing the process's pooled transport (what pooling alone
   gives);
-- production: ``--workers`` ``trytond-worker`` processes (one task process each) pulling the tasks from the
-  queue, the clients sharing their process's pooled transport. They are started and given a small warm-up
-  group first, so their start is not counted.
+- production: ``--workers`` ``trytond-worker`` processes (``--task-processes`` task processes each, 1 by
+  default) pulling the tasks from the queue, the clients sharing their process's pooled transport. They are
+  started and given a small warm-up group first, so their start is not counted.
 
-All on one ``topology.Stack`` (its PostgreSQL database copied from the template, its ``ogone-sandbox``
-process and its trytond-worker processes, started once the one-at-a-time groups are done), in the same run; the ratios to the baseline are printed. Every
-payment must end final and charged exactly once at the sandbox, or the bench fails. ``--latency S`` makes the
-sandbox take S seconds before each DirectLink order answer (a platform farther than the loopback);
-``--profile FILE`` instead charges a group one task at a time under cProfile and prints where the time of a
-charge goes.
+All on one ``topology.Stack`` (its PostgreSQL database copied from the template, its ``ogone-sandbox`` process
+and its trytond-worker processes, started once the one-at-a-time groups are done), in the same run; the ratios
+to the baseline are printed. Every payment must end final and charged exactly once at the sandbox, or the
+bench fails. ``--latency S`` makes the sandbox take S seconds before each DirectLink order answer (a platform
+farther than the loopback); ``--profile FILE`` instead charges a group one task at a time under cProfile and
+prints where the time of a charge goes.
 
-    .venv/bin/python bench/bench_group.py [--quick] [--payments 200] [--workers 2] [--latency 0]
-                                          [--profile FILE]
+    .venv/bin/python bench/bench_group.py [--quick] [--payments 200] [--workers 2] [--task-processes 1]
+                                          [--latency 0] [--profile FILE]
 
 Needs the stack's PostgreSQL (postgresql://postgres@127.0.0.1:5432/); the stack drops its database at the end.
 """
@@ -45,6 +45,8 @@ def parse_arguments():
     parser.add_argument('--payments', type=int, default=200)
     parser.add_argument('--quick', action='store_true', help='20 payments per group')
     parser.add_argument('--workers', type=int, default=2, help='trytond-worker processes')
+    parser.add_argument('--task-processes', type=int, default=1,
+                        help='task processes of each trytond-worker (its -n)')
     parser.add_argument('--latency', type=float, default=0.0,
                         help='seconds the sandbox waits before each DirectLink order answer')
     parser.add_argument('--profile', metavar='FILE', help='profile a group charged one task at a time')
@@ -274,7 +276,8 @@ def cumulative(stats, matches):
 def main():
     arguments = parse_arguments()
     # No cron (it would charge the groups too) and one idle web process: the CPU is left to the charges.
-    with Stack(web_processes=1, workers=arguments.workers, cron=False, start_workers=False) as stack:
+    with Stack(web_processes=1, workers=arguments.workers, worker_processes=arguments.task_processes,
+               cron=False, start_workers=False) as stack:
         stack.proteus()
         if arguments.profile:
             profile_group(arguments, stack)
@@ -286,7 +289,7 @@ def compare(arguments, stack):
     size = arguments.payments
     if arguments.latency:
         delay_orders(stack, arguments.latency)
-    warm_up = 2 * arguments.workers
+    warm_up = 2 * arguments.workers * arguments.task_processes
     baseline_group, pooled_group, production_group, warm_up_group = set_up(
         stack, [size, size, size, warm_up])
     former_transport(True)
@@ -309,7 +312,8 @@ def compare(arguments, stack):
     for label, seconds in [
             ('baseline: one task at a time, a new connection per request', baseline),
             ('pooled: one task at a time, shared transport', pooled),
-            (f'production: {arguments.workers} trytond-worker processes, shared transport', production)]:
+            (f'production: {arguments.workers} trytond-worker x {arguments.task_processes} task processes, '
+             'shared transport', production)]:
         print(f'{label:<64} {seconds:>8.2f} {size / seconds:>11.1f} {baseline / seconds:>6.2f}')
     print(f'sandbox CPU during the production group: {sandbox_cpu * 1000 / size:.1f} ms per charge, '
           f'busy {sandbox_cpu / production:.0%} of the time')
