@@ -1,26 +1,17 @@
-import re
 from pathlib import Path
 
 import pytest
 
 from ogone_core.sandbox import DEFAULT_MERCHANT, TEST_CARDS
-from ogone_core.sandbox.log_guard import MIN_SECRET_LENGTH, LogGuard
+from ogone_core.sandbox.log_guard import LogGuard, secrets_written_in
 from sandbox_fixtures import clocked_sandbox, receiver, sandbox  # noqa: F401  (sandbox test fixtures)
-
-# A passphrase or password the tests give as a literal: `sha_out="..."`, `API_PASSWORD = "..."`, ...
-SECRET_NAME = r"[A-Za-z_]*(?:sha_in|sha_out|passphrase|password|pswd)[A-Za-z_]*"
-SECRET_LITERAL = re.compile(rf"""(?:\b{SECRET_NAME}\s*=|["']{SECRET_NAME}["']\s*:)\s*(["'])([^"'\n]*)\1""",
-                            re.IGNORECASE)
 
 
 def _test_secrets():
     merchant = [DEFAULT_MERCHANT.sha_in, DEFAULT_MERCHANT.sha_out, DEFAULT_MERCHANT.api_password,
                 DEFAULT_MERCHANT.directlink_sha_in]
     cards = [card.number for card in TEST_CARDS]
-    literals = [match.group(2) for path in Path(__file__).parent.glob("*.py")
-                for match in SECRET_LITERAL.finditer(path.read_text(encoding="utf-8"))]
-    # Shorter ones ("x", "wrong") are in any text; the tests that need a passphrase found by its value use long ones.
-    return [secret for secret in merchant + cards + literals if len(secret) >= MIN_SECRET_LENGTH]
+    return [secret for secret in merchant + cards if secret] + secrets_written_in(Path(__file__).parent.glob("*.py"))
 
 
 def pytest_configure(config):

@@ -18,10 +18,25 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+# A passphrase or password a test gives as a literal: `sha_out="..."`, `API_PASSWORD = '...'`, `"pswd": "..."`
+_SECRET_NAME = r"[A-Za-z_]*(?:sha_in|sha_out|passphrase|password|pswd)[A-Za-z_]*"
+_SECRET_LITERAL = re.compile(
+    rf"""(?:\b{_SECRET_NAME}\s*=|["']{_SECRET_NAME}["']\s*:)\s*(["'])([^"'\n]*)\1""", re.IGNORECASE)
 # A CVC after its name, as a query string, a form, a repr or JSON writes it
 CVC_IN_CONTEXT = r"""\bCVC['"]?\s*[:=]\s*['"]?(?P<cvc>\d{3,4})\b"""
 MIN_SECRET_LENGTH = 8
+
+
+def secrets_written_in(paths: Iterable[Path]) -> list[str]:
+    """The passphrases and passwords test sources give as literals, long enough to be looked for.
+
+    Shorter ones ("x", "wrong") are in any text: a test that needs its passphrase found uses a long one.
+    """
+    found = {match.group(2) for path in paths
+             for match in _SECRET_LITERAL.finditer(Path(path).read_text(encoding="utf-8"))}
+    return sorted(secret for secret in found if len(secret) >= MIN_SECRET_LENGTH)
 
 
 @dataclass(frozen=True)
