@@ -44,6 +44,7 @@ doc: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/bench_signing.py
 	$(PY) bench/bench_ncresponse.py
+	$(PY) bench/bench_log_guard.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
