@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-core test-tryton browser doc bench clean
+.PHONY: demo test test-core test-tryton test-topology stack browser doc bench bench-quick clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ demo: $(VENV)/.installed
 	$(PY) -m ogone_core.demo
 	$(PY) -m trytond_payment_ogone.demo
 
-test: browser doc test-core test-tryton
+test: browser doc test-core test-tryton test-topology bench-quick
 
 # Headless Chromium and its driver for tests/test_browser.py: installed with apt-get when they are missing and
 # this is root on a Debian-like system; otherwise one line says so and the browser tests skip.
@@ -37,6 +37,14 @@ test-tryton: $(VENV)/.installed
 	bash scripts/test-tryton sqlite
 	bash scripts/test-tryton postgresql
 
+# The production topology on this machine (PostgreSQL, gunicorn, trytond-worker, trytond-cron, ogone-sandbox)
+# until Ctrl-C: doc/tryton/production.rst
+stack: $(VENV)/.installed
+	$(PY) -m topology
+
+test-topology: $(VENV)/.installed
+	$(PY) -m pytest -q topology/tests
+
 # The Sphinx documentation in build/doc; a warning (a broken reference, say) fails the build
 doc: $(VENV)/.installed
 	$(PY) -m sphinx -W --keep-going -q -b html doc build/doc
@@ -44,7 +52,14 @@ doc: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/bench_signing.py
 	$(PY) bench/bench_ncresponse.py
+	$(PY) bench/bench_feedback_verify.py
+	$(PY) bench/bench_feedback.py
 	$(PY) bench/bench_log_guard.py
+
+# A few requests of each kind through gunicorn and PostgreSQL: the bench still works and its requests do what
+# they should (nothing is timed)
+bench-quick: $(VENV)/.installed
+	$(PY) bench/bench_feedback.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

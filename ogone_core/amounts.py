@@ -19,6 +19,7 @@ WIRE_FACTOR = 100
 WIRE_DECIMALS = 2
 MAX_WIRE_AMOUNT = 10 ** 15 - 1  # AMOUNT is numeric, 15 digits
 _PLAIN_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?\Z")
+_SHORT_AMOUNT = re.compile(r"[0-9]{1,13}(\.[0-9]{1,2})?\Z")
 _TOO_LARGE = object()
 
 
@@ -118,6 +119,10 @@ def format_plain_amount(wire: int) -> str:
 def parse_major_amount(text: str, currency: str | None = None) -> Decimal:
     """Parse an amount as the platform returns it: the plain amount (``25``, ``1.95``, ``1500`` for 1500 JPY),
     without trailing zeros and never with more than two decimals."""
+    if (text.__class__ is str and _SHORT_AMOUNT.match(text)
+            and (currency is None or currency in _currency_codes())):
+        # At most 13 digits and 2 decimals: always expressible, the checks below would all pass.
+        return Decimal(text)
     text = (text or "").strip()
     if not _PLAIN_AMOUNT.match(text):
         raise ProtocolError(f"malformed amount {text!r}")

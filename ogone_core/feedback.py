@@ -3,45 +3,124 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import add
 from decimal import Decimal
+from hmac import compare_digest
 from types import MappingProxyType
 from typing import Optional
 
 from .amounts import parse_major_amount
 from .errors import InvalidRequest, ProtocolError, SignatureError
-from .signing import Algorithm, Params, compute_shasign, signatures_match, signed_pairs
+from .signing import _CACHE_LIMIT, _HASHES, Algorithm, Params, _getter, _plan, compute_shasign, signatures_match
+from .signing import signed_pairs
+from .status import _BY_CODE as _STATUSES
 from .status import Status
 
 
-@dataclass(frozen=True)
-class Feedback:
-    """A verified feedback. Every typed field comes from signed parameters only."""
+class _Signed:
+    """A text field of the feedback: the signed value of one parameter, "" when it was not signed."""
 
-    order_id: str
-    status: Status
-    pay_id: str = ""
-    pay_id_sub: str = ""
-    ncerror: str = ""
-    amount: Optional[Decimal] = None
-    currency: str = ""
-    alias: str = ""
-    brand: str = ""
-    card_number: str = ""
-    card_holder: str = ""
-    expiry: str = ""
-    acceptance: str = ""
-    payment_method: str = ""
-    ip: str = ""
-    complus: str = ""
-    transaction_date: Optional[datetime.date] = None
-    signed: Mapping[str, str] = field(default_factory=dict, repr=False)
-    unsigned: Mapping[str, str] = field(default_factory=dict, repr=False)
-    raw: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, feedback, owner=None):
+        if feedback is None:
+            return self
+        position = feedback._signed_index.get(self.name)
+        return "" if position is None else feedback._signed_values[position]
+
+
+class Feedback:
+    """A verified feedback. Every typed field comes from signed parameters only.
+
+    Read-only. The fields that can refuse a feedback (ORDERID, STATUS, AMOUNT, CURRENCY) are checked when it
+    is verified; the others are read from the signed values when asked, through a position per name shared
+    by every feedback with the same names, which keeps a feedback cheap to make on a busy return URL.
+    """
+
+    __slots__ = ("status", "amount", "_signed_index", "_signed_values", "_names", "_values")
+
+    order_id = _Signed("ORDERID")
+    currency = _Signed("CURRENCY")
+    pay_id = _Signed("PAYID")
+    pay_id_sub = _Signed("PAYIDSUB")
+    ncerror = _Signed("NCERROR")
+    alias = _Signed("ALIAS")
+    brand = _Signed("BRAND")
+    card_number = _Signed("CARDNO")
+    card_holder = _Signed("CN")
+    expiry = _Signed("ED")
+    acceptance = _Signed("ACCEPTANCE")
+    payment_method = _Signed("PM")
+    ip = _Signed("IP")
+    complus = _Signed("COMPLUS")
+
+    def __init__(self, status: Status, amount: Optional[Decimal], signed_index: Mapping[str, int],
+                 signed_values: tuple[str, ...], names: tuple[str, ...], values: tuple[str, ...]):
+        set_ = object.__setattr__
+        set_(self, "status", status)
+        set_(self, "amount", amount)
+        set_(self, "_signed_index", signed_index)
+        set_(self, "_signed_values", signed_values)
+        set_(self, "_names", names)
+        set_(self, "_values", values)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a verified feedback cannot be changed (field {name!r})")
+
+    __delattr__ = __setattr__
+
+    def __reduce__(self):
+        # Rebuilt through __init__: the slots cannot be set one by one on a read-only feedback.
+        return (Feedback, (self.status, self.amount, self._signed_index, self._signed_values, self._names,
+                           self._values))
+
+    @property
+    def signed(self) -> Mapping[str, str]:
+        "The signed values by upper-case name, in signing order (read-only)"
+        values = self._signed_values
+        return MappingProxyType({name: values[position] for name, position in self._signed_index.items()})
+
+    @property
+    def raw(self) -> tuple[tuple[str, str], ...]:
+        "The pairs as received, SHASIGN included"
+        return tuple(zip(self._names, self._values))
+
+    @property
+    def unsigned(self) -> Mapping[str, str]:
+        "What the signature does not cover (PARAMPLUS values, ...), by name as received: not to be trusted"
+        return MappingProxyType(_unsigned(self._names, self._values, self.signed))
+
+    @property
+    def transaction_date(self) -> Optional[datetime.date]:
+        return _date(self.signed.get("TRXDATE", ""))
 
     @property
     def category(self):
         return self.status.category
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.raw, self.signed) == (other.raw, other.signed)
+
+    def __hash__(self):
+        return hash(self.raw)
+
+    def __repr__(self):
+        # The signed, unsigned and raw values stay out: they repeat the fields and carry what a log need not.
+        shown = ("order_id", "status", "pay_id", "pay_id_sub", "ncerror", "amount", "currency", "alias", "brand",
+                 "card_number", "card_holder", "expiry", "acceptance", "payment_method", "ip", "complus",
+                 "transaction_date")
+        return f"Feedback({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})"
+
+
+def _unsigned(names, values, signed: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in zip(names, values)
+            if name.upper() not in signed and name.upper() != "SHASIGN"}
 
 
 def _pairs(params: Params) -> list[tuple[str, str]]:
@@ -70,9 +149,93 @@ class VerifiedParams:
         return self.signed.get(name, "")
 
 
+class _ReceivedPlan:
+    """What a feedback of one set of names needs, worked out once for that set: where SHASIGN is, which
+    values are signed and in what order, with their ``NAME=`` prefixes."""
+
+    __slots__ = ("shasign", "prefixes", "select", "signed_index")
+
+    def __init__(self, names: tuple[str, ...]):
+        # None when these names cannot be verified quickly: the general path converts them or says why.
+        self.shasign = None
+        if not all(name.__class__ is str for name in names):
+            return
+        shasign = [index for index, name in enumerate(names) if name.upper() == "SHASIGN"]
+        if len(shasign) != 1:
+            return
+        rest = tuple(index for index in range(len(names)) if index not in shasign)
+        try:
+            signing = _plan(tuple(names[index] for index in rest), "out")
+        except InvalidRequest:
+            return
+        self.shasign = shasign[0]
+        self.prefixes = signing.prefixes
+        self.select = _getter([rest[index] for index, _ in signing.entries])
+        self.signed_index = {name: position for position, (_, name) in enumerate(signing.entries)}
+
+
+# names in the order received -> _ReceivedPlan, bounded like the signing plans
+_received_plans: dict[tuple[str, ...], _ReceivedPlan] = {}
+
+
+def _verified_quickly(params: Params, passphrase: str, algorithm: "Algorithm | str", encoding: str):
+    """The names, values and signed values of a well-formed feedback whose signature matches, with the work
+    that depends only on the names cached; None for anything else (a value that is not a string, an empty
+    signed value, a signature that does not match, ...), which the general path then handles and explains."""
+    hash_function = _HASHES.get(algorithm)
+    if hash_function is None or not passphrase or passphrase.__class__ is not str:
+        return None
+    if params.__class__ is dict:
+        names = tuple(params)
+        values = tuple(params.values())
+    elif params.__class__ is list and params:
+        try:
+            names, values = zip(*params)
+        except (TypeError, ValueError):
+            return None
+    else:
+        return None
+    try:
+        "".join(values)  # in C: every value is a string, as the general path makes them (names: in the plan)
+    except TypeError:
+        return None
+    plan = _received_plans.get(names)
+    if plan is None:
+        plan = _ReceivedPlan(names)
+        if len(_received_plans) < _CACHE_LIMIT:
+            _received_plans[names] = plan
+    if plan.shasign is None or not plan.signed_index:
+        return None
+    selected = plan.select(values)
+    if "" in selected:
+        return None
+    text = passphrase.join(map(add, plan.prefixes, selected)) + passphrase
+    try:
+        data = text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return None
+    digest = hash_function(data).digest()
+    received = values[plan.shasign].strip()
+    # Exactly the hex of a digest, in either case (fromhex alone would also take spaces between the bytes)
+    if len(received) != 2 * len(digest):
+        return None
+    try:
+        if not compare_digest(digest, bytes.fromhex(received)):
+            return None
+    except ValueError:
+        return None
+    return names, values, plan.signed_index, selected
+
+
 def verify_signature(params: Params, passphrase: str, algorithm: "Algorithm | str" = "sha512",
                      encoding: str = "utf-8") -> VerifiedParams:
     """Check the SHA-OUT SHASIGN over the raw received pairs (constant time, hex case-insensitive)."""
+    quick = _verified_quickly(params, passphrase, algorithm, encoding)
+    if quick is not None:
+        names, values, index, selected = quick
+        signed = dict(zip(index, selected))
+        return VerifiedParams(MappingProxyType(signed), MappingProxyType(_unsigned(names, values, signed)),
+                              tuple(zip(names, values)))
     algorithm = Algorithm.parse(algorithm)
     pairs = _pairs(params)
     received = [value for name, value in pairs if name.upper() == "SHASIGN"]
@@ -107,34 +270,26 @@ def verify_feedback(params: Params, passphrase: str, algorithm: "Algorithm | str
     Raises ``SignatureError`` when SHASIGN is missing, appears twice or does not match, and
     ``ProtocolError`` when a signed value is malformed (ORDERID or STATUS missing, unknown STATUS, ...).
     """
-    verified = verify_signature(params, passphrase, algorithm, encoding)
-    get = verified.get
+    quick = _verified_quickly(params, passphrase, algorithm, encoding)
+    if quick is not None:
+        names, values, index, selected = quick
+    else:
+        verified = verify_signature(params, passphrase, algorithm, encoding)
+        names = tuple(name for name, _ in verified.raw)
+        values = tuple(value for _, value in verified.raw)
+        index = {name: position for position, name in enumerate(verified.signed)}
+        selected = tuple(verified.signed.values())
 
-    if not get("ORDERID"):
+    # Only non-empty values are signed: a name in the index has a value.
+    if "ORDERID" not in index:
         raise ProtocolError("the signed feedback has no ORDERID: select it in the dynamic e-Commerce parameters")
-    if not get("STATUS"):
+    position = index.get("STATUS")
+    if position is None:
         raise ProtocolError("the signed feedback has no STATUS: select it in the dynamic e-Commerce parameters")
-    currency = get("CURRENCY")
-    amount = parse_major_amount(get("AMOUNT"), currency or None) if get("AMOUNT") else None
-    return Feedback(
-        order_id=get("ORDERID"),
-        status=Status.parse(get("STATUS")),
-        pay_id=get("PAYID"),
-        pay_id_sub=get("PAYIDSUB"),
-        ncerror=get("NCERROR"),
-        amount=amount,
-        currency=currency,
-        alias=get("ALIAS"),
-        brand=get("BRAND"),
-        card_number=get("CARDNO"),
-        card_holder=get("CN"),
-        expiry=get("ED"),
-        acceptance=get("ACCEPTANCE"),
-        payment_method=get("PM"),
-        ip=get("IP"),
-        complus=get("COMPLUS"),
-        transaction_date=_date(get("TRXDATE")),
-        signed=verified.signed,
-        unsigned=verified.unsigned,
-        raw=verified.raw,
-    )
+    status = selected[position]
+    position = index.get("AMOUNT")
+    amount = None
+    if position is not None:
+        currency = index.get("CURRENCY")
+        amount = parse_major_amount(selected[position], None if currency is None else selected[currency])
+    return Feedback(_STATUSES.get(status) or Status.parse(status), amount, index, selected, names, values)

@@ -86,6 +86,9 @@ class Status(IntEnum):
         """The status for a code as received (``"9"``, ``9``); unknown codes raise ``UnknownStatus``."""
         if isinstance(code, cls):
             return code
+        known = _BY_CODE.get(code) if code.__class__ is str else None
+        if known is not None:
+            return known
         text = str(code).strip()
         # Only the plain ASCII decimal form the platform sends: no sign, no leading zero, no other digits.
         if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0"):
@@ -160,3 +163,6 @@ _TABLE = {
 }
 _CATEGORIES = {status: category for status, (category, _) in _TABLE.items()}
 _DESCRIPTIONS = {status: text for status, (_, text) in _TABLE.items()}
+
+# Each code exactly as the platform writes it; anything else goes through the checks of Status.parse.
+_BY_CODE = {str(status.value): status for status in Status}

@@ -310,3 +310,25 @@ def test_verified_values_cannot_be_edited_afterwards():
     with pytest.raises(TypeError):
         feedback.unsigned["SessionID"] = "y"
     assert feedback.signed["STATUS"] == "9"
+
+
+def test_feedback_survives_pickling_and_copying():
+    import copy
+    import pickle
+
+    feedback = verify_feedback(signed(ACCEPT_EXAMPLE) + [("SessionID", "s-1")], SHA_OUT)
+    for again in (pickle.loads(pickle.dumps(feedback)), copy.deepcopy(feedback)):
+        assert again == feedback
+        assert again.pay_id == "1136745" and again.status is Status.AUTHORIZED
+        assert again.unsigned == {"SessionID": "s-1"}
+        assert again.transaction_date == datetime.date(2008, 12, 25)
+
+
+def test_general_and_quick_verification_agree():
+    # A tuple of pairs takes the general path, a list the quick one: same feedback.
+    pairs = signed(ACCEPT_EXAMPLE) + [("SessionID", "s-1")]
+    quick, general = verify_feedback(pairs, SHA_OUT), verify_feedback(tuple(pairs), SHA_OUT)
+    assert quick == general
+    assert repr(quick) == repr(general)
+    assert dict(quick.signed) == dict(general.signed) and list(quick.signed) == SIGNED_NAMES
+    assert quick.unsigned == general.unsigned == {"SessionID": "s-1"}

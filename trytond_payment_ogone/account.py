@@ -6,6 +6,7 @@ from urllib.parse import quote
 from ogone_core import Account as CoreAccount
 from ogone_core import ConfigurationError
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.model.exceptions import ValidationError
@@ -139,6 +140,11 @@ class Account(ModelSQL, ModelView):
         "the company's name, logo and website link (dynamic template). "
         "Ogone's servers must reach Tryton's address over HTTPS.")
 
+    # Every feedback verifies with its account: the ogone_core account is
+    # built once per process, and a change of any account clears it in every
+    # process (trytond's cache synchronisation).
+    _ogone_cache = Cache('account.payment.ogone.account.ogone', context=False)
+
     @classmethod
     def __register__(cls, module):
         table_h = cls.__table_handler__(module)
@@ -235,6 +241,12 @@ class Account(ModelSQL, ModelView):
 
     def ogone(self):
         "The ogone_core account: signs forms and verifies feedback"
+        core = self._ogone_cache.get(self.id)
+        if core is None:
+            core = self._ogone_cache.set(self.id, self._ogone())
+        return core
+
+    def _ogone(self):
         environment = {
             'test': 'test',
             'production': 'prod',
@@ -249,6 +261,22 @@ class Account(ModelSQL, ModelView):
             algorithm=self.hash_algorithm,
             environment=environment,
             charset=self.charset)
+
+    @classmethod
+    def create(cls, vlist):
+        accounts = super().create(vlist)
+        cls._ogone_cache.clear()
+        return accounts
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        cls._ogone_cache.clear()
+
+    @classmethod
+    def delete(cls, accounts):
+        super().delete(accounts)
+        cls._ogone_cache.clear()
 
     @classmethod
     def validate_fields(cls, accounts, field_names):

@@ -11,7 +11,7 @@ def lock_timeout():
             'account_payment_ogone', 'lock_timeout', default=10))
 
 
-def lock_rows(Model, records):
+def lock_rows(Model, records, share=False):
     """Lock the records so that concurrent requests apply one at a time
 
     It waits for a request holding one of them to finish, up to
@@ -19,6 +19,11 @@ def lock_rows(Model, records):
     DatabaseOperationalError, which trytond retries. When a record changed
     since the transaction began, the transaction is restarted from the
     beginning: what runs before must have no effect outside the database.
+
+    A share lock is for a request that reads the records without changing
+    them: several take it at once, and it waits for, and is waited for by,
+    the requests that lock them to change them. Only PostgreSQL has it: the
+    other backends lock as for a change.
     """
     transaction = Transaction()
     ids = sorted({r.id for r in records})
@@ -40,7 +45,7 @@ def lock_rows(Model, records):
         # In the order of their ids, so two requests never deadlock
         cursor.execute(*table.select(
                 table.id, where=table.id.in_(ids), order_by=table.id,
-                for_=For('UPDATE')))
+                for_=For('SHARE' if share else 'UPDATE')))
         cursor.execute(
             "SELECT set_config('lock_timeout', %s, true)", (previous,))
     else:

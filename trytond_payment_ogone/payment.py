@@ -3,11 +3,14 @@ import datetime as dt
 import logging
 import secrets
 import uuid
+from typing import NamedTuple
 
 from ogone_core import Category, HostedPaymentRequest, Operation, Status
 from ogone_core import UnknownStatus, amount_is_expressible, is_currency_code
 from ogone_core.ncerror import describe as describe_ncerror
 from sql import Null
+from sql.functions import CurrentTimestamp
+from sql.operators import Exists
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
@@ -81,6 +84,42 @@ def ncerror_string(code):
     if not code:
         return ''
     return f'{code} ({describe_ncerror(code)})'
+
+
+class OrderFacts(NamedTuple):
+    "An order and what decides whether news about it can move its payment"
+    order: int
+    name: str
+    account: int
+    amount: object
+    currency_code: str
+    payment: int
+    payment_state: str
+    payment_amount: object
+    payment_currency: int
+    order_currency: int
+    ogone_status: str
+    ogone_order_id: str
+    ogone_review: bool
+    refunded: bool
+
+    def at_rest(self, feedback):
+        """Whether the feedback certainly neither moves the payment nor flags
+        it for review (Payment.ogone_effect would say so): news of a rank the
+        payment has reached already, about the order that settled it and
+        still fits it, or that flags nothing"""
+        new_rank = status_rank(feedback.status)
+        current_rank = status_rank(parse_status(self.ogone_status)) or 0
+        if new_rank is not None and new_rank > current_rank:
+            return False
+        if new_rank not in {RANK_AUTHORIZED, RANK_PAID} or self.ogone_review:
+            return True
+        # Money news: the order must fit the payment as when it settled it
+        return (self.name == self.ogone_order_id
+            and self.payment_state != 'draft'
+            and not self.refunded
+            and self.amount == self.payment_amount
+            and self.order_currency == self.payment_currency)
 
 
 class Journal(metaclass=PoolMeta):
@@ -499,24 +538,21 @@ class Payment(metaclass=PoolMeta):
             and current_rank >= RANK_AUTHORIZED
             and 0 < self.amount + self._ogone_refunded(order) < order.amount)
 
-    def ogone_update(self, feedback, source, order):
-        """Reconcile the payment with a verified feedback
-
-        Every piece of news from Ogone passes here: a verified feedback
-        (source 'browser' or 'server'), a DirectLink answer ('directlink')
-        or the answer to a query ('query'). The caller must have locked the
-        payment and checked a feedback against the order's amount and
-        currency.
-        Return True when the feedback moved the payment.
-        """
-        pool = Pool()
-        Feedback = pool.get('account.payment.ogone.feedback')
-        status = feedback.status
-        new_rank = status_rank(status)
+    def ogone_effect(self, feedback, order):
+        """What a feedback does to the payment as it is read: (applied,
+        review), whether it moves the payment and whether it shows money
+        the payment cannot account for"""
+        new_rank = status_rank(feedback.status)
         if getattr(feedback, 'is_duplicate', False):
             # A DirectLink "already processed" says nothing about the order
             new_rank = None
         current_rank = status_rank(parse_status(self.ogone_status)) or 0
+        if (new_rank is None or new_rank <= current_rank) and (
+                new_rank not in {RANK_AUTHORIZED, RANK_PAID}
+                or self.ogone_review):
+            # Neither moves the payment nor flags it again: the refunds of
+            # the order, which only that would need, are not read.
+            return False, False
         # A payment reset to draft, or changed since the order was sent, is
         # being handled by an accountant: news about that order is kept for
         # them but cannot settle it.
@@ -527,25 +563,84 @@ class Payment(metaclass=PoolMeta):
         applied = (new_rank is not None and new_rank > current_rank
             and order_fits)
         money = new_rank in {RANK_AUTHORIZED, RANK_PAID}
-        if money and not applied and (not order_fits
-                or (current_rank >= RANK_AUTHORIZED
-                    and order.name != self.ogone_order_id)):
-            # Money taken that this payment cannot account for: paid twice
-            # (an older order after success) or on a payment changed since.
+        # Money taken that this payment cannot account for: paid twice (an
+        # older order after success) or on a payment changed since.
+        review = money and not applied and (not order_fits
+            or (current_rank >= RANK_AUTHORIZED
+                and order.name != self.ogone_order_id))
+        return applied, review
+
+    @classmethod
+    def ogone_receive(cls, payment, feedback, source, order):
+        """Reconcile the payment with news that is not locked yet
+
+        News that moves the payment (or flags it for review) locks it and
+        reads it again: concurrent news apply one at a time. News that
+        cannot move it (a duplicate, a lower rank) only takes a share lock,
+        which concurrent duplicates take without waiting for each other and
+        which still waits for a request moving the payment: the payment
+        cannot change between the decision and the history line.
+        Return True when the news moved the payment.
+        """
+        applied, review = payment.ogone_effect(feedback, order)
+        if applied or review:
+            payment = cls.ogone_locked(payment.id)
+            return payment.ogone_update(feedback, source, order)
+        # A payment changed since it was read restarts the transaction
+        lock_rows(cls, [payment], share=True)
+        return payment._ogone_reconcile(feedback, source, order, False, False)
+
+    @classmethod
+    def ogone_keep(cls, facts, feedback, source):
+        """Record news that OrderFacts.at_rest says cannot move the payment:
+        one share lock and one insert
+
+        A payment changed since the facts were read restarts the
+        transaction, so the facts hold when the history line is written.
+        """
+        pool = Pool()
+        Feedback = pool.get('account.payment.ogone.feedback')
+        lock_rows(cls, [cls(facts.payment)], share=True)
+        Feedback.ogone_insert(
+            facts.payment, facts.order, source, feedback, applied=False)
+        logger.info(
+            "Ogone feedback %s for %s kept in history only "
+            "(status %s after %s)", source, facts.name,
+            feedback.status.value, facts.ogone_status)
+
+    def ogone_update(self, feedback, source, order):
+        """Reconcile the payment with a verified feedback
+
+        Every piece of news from Ogone passes here: a verified feedback
+        (source 'browser' or 'server'), a DirectLink answer ('directlink')
+        or the answer to a query ('query'). The caller must have locked the
+        payment and checked a feedback against the order's amount and
+        currency.
+        Return True when the feedback moved the payment.
+        """
+        applied, review = self.ogone_effect(feedback, order)
+        return self._ogone_reconcile(feedback, source, order, applied, review)
+
+    def _ogone_reconcile(self, feedback, source, order, applied, review):
+        pool = Pool()
+        Feedback = pool.get('account.payment.ogone.feedback')
+        cls = self.__class__
+        status = feedback.status
+        new_rank = status_rank(status)
+        Feedback.create([{
+                    'payment': self.id,
+                    'order': order.id,
+                    'source': source,
+                    'status': str(status.value),
+                    'pay_id': feedback.pay_id or None,
+                    'ncerror': feedback.ncerror or None,
+                    'applied': applied,
+                    }])
+        if review:
             logger.warning(
                 "Ogone reports money on %s for payment %s that does not "
                 "settle it: review needed", order.name, self.id)
-            self.ogone_review = True
-            self.save()
-        Feedback(
-            payment=self,
-            order=order,
-            source=source,
-            status=str(status.value),
-            pay_id=feedback.pay_id or None,
-            ncerror=feedback.ncerror or None,
-            applied=applied,
-            ).save()
+            cls.write([self], {'ogone_review': True})
         if not applied:
             logger.info(
                 "Ogone feedback %s for %s kept in history only "
@@ -553,18 +648,22 @@ class Payment(metaclass=PoolMeta):
                 status.value, self.ogone_status)
             return False
 
-        self.ogone_status = str(status.value)
-        self.ogone_order_id = order.name
+        # One write of what Ogone said; the state moves by the transitions
+        # below, so that the hooks of other modules run.
+        values = {
+            'ogone_status': str(status.value),
+            'ogone_order_id': order.name,
+            'ogone_ncerror': feedback.ncerror or None,
+            'ogone_capture_needed': new_rank == RANK_AUTHORIZED,
+            }
         if feedback.pay_id:
-            self.ogone_pay_id = feedback.pay_id
-        self.ogone_ncerror = feedback.ncerror or None
-        self.ogone_capture_needed = new_rank == RANK_AUTHORIZED
+            values['ogone_pay_id'] = feedback.pay_id
         if (new_rank in {RANK_AUTHORIZED, RANK_PAID}
                 and feedback.alias and feedback.alias == order.alias):
-            self.ogone_alias = self._ogone_save_alias(feedback, order)
-        self.save()
+            values['ogone_alias'] = self._ogone_save_alias(
+                feedback, order).id
+        cls.write([self], values)
 
-        cls = self.__class__
         if self.state in {'submitted', 'approved'}:
             # Paid already: nothing is to be sent for it
             with Transaction().set_context(_ogone_update=True):
@@ -632,6 +731,42 @@ class Order(ModelSQL, ModelView):
                 'account_payment_ogone.msg_order_id_unique'),
             ]
         cls._order.insert(0, ('create_date', 'DESC'))
+        # Every piece of news from Ogone is looked up by its ORDERID alone
+        cls._sql_indexes.add(
+            Index(t, (t.name, Index.Equality(cardinality='high'))))
+
+    @classmethod
+    def ogone_facts(cls, name):
+        """The orders of Ogone payments with the ORDERID, each with what
+        decides whether news about it can move its payment: one read"""
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        Journal = pool.get('account.payment.journal')
+        Currency = pool.get('currency.currency')
+        Refund = pool.get('account.payment.ogone.refund')
+        order = cls.__table__()
+        payment = Payment.__table__()
+        journal = Journal.__table__()
+        currency = Currency.__table__()
+        refund = Refund.__table__()
+        cursor = Transaction().connection.cursor()
+        refunded = Exists(refund.select(
+                refund.id,
+                where=(refund.payment == payment.id)
+                & (refund.state == 'succeeded')))
+        cursor.execute(*order
+            .join(payment, condition=order.payment == payment.id)
+            .join(journal, condition=payment.journal == journal.id)
+            .join(currency, condition=order.currency == currency.id)
+            .select(
+                order.id, order.name, order.account, order.amount,
+                currency.code, payment.id, payment.state, payment.amount,
+                journal.currency, order.currency, payment.ogone_status,
+                payment.ogone_order_id, payment.ogone_review, refunded,
+                where=(order.name == name)
+                & (journal.process_method == 'ogone'),
+                order_by=[order.create_date.desc, order.id.desc]))
+        return [OrderFacts(*row) for row in cursor]
 
 
 class Feedback(ModelSQL, ModelView):
@@ -670,6 +805,26 @@ class Feedback(ModelSQL, ModelView):
     @classmethod
     def default_received_at(cls):
         return dt.datetime.now()
+
+    @classmethod
+    def ogone_insert(cls, payment_id, order_id, source, feedback, applied):
+        """A history line in one INSERT, for the news that only adds one
+
+        The ids come from the row just read under the payment's lock, the
+        values from a verified feedback: nothing is left to validate.
+        """
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.insert(
+                [table.create_uid, table.create_date, table.payment,
+                    table.order, table.received_at, table.source,
+                    table.status, table.pay_id, table.ncerror,
+                    table.applied],
+                [[transaction.user, CurrentTimestamp(), payment_id, order_id,
+                        cls.default_received_at(), source,
+                        str(feedback.status.value), feedback.pay_id or None,
+                        feedback.ncerror or None, applied]]))
 
     def get_status_string(self, name):
         return status_string(self.status)

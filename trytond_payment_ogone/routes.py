@@ -299,23 +299,21 @@ class Ogone(Router):
 
     @classmethod
     def feedback(cls, request, pool):
+        Account = pool.get('account.payment.ogone.account')
         Order = pool.get('account.payment.ogone.order')
         Payment = pool.get('account.payment')
         Refusal = pool.get('account.payment.ogone.refusal')
         source = feedback_source(request)
         order_id = feedback_order_id(request)
-        orders = Order.search([
-                ('name', '=', order_id),
-                ('payment.journal.process_method', '=', 'ogone'),
-                ])
-        if not orders:
+        candidates = Order.ogone_facts(order_id)
+        if not candidates:
             _refuse(request, HTTPStatus.NOT_FOUND, "unknown order", order_id)
         # The ORDERID is not trusted yet: the order is the one whose
         # account's SHA-OUT passphrase signed the feedback.
         verified = None
         signature_refused = []
-        for order in orders:
-            account = order.account.ogone()
+        for facts in candidates:
+            account = Account(facts.account).ogone()
             try:
                 feedback = verify_feedback(
                     feedback_params(request, account.charset),
@@ -323,12 +321,12 @@ class Ogone(Router):
             except OgoneError as error:
                 reason = f"{error.__class__.__name__}: {error}"
                 if isinstance(error, SignatureError):
-                    signature_refused.append(order.account)
+                    signature_refused.append(Account(facts.account))
                 continue
-            if feedback.order_id != order.name:
+            if feedback.order_id != facts.name:
                 reason = "signed ORDERID differs"
                 continue
-            verified = order, feedback
+            verified = facts, feedback
             break
         if not verified:
             # Shown on the account, so the administrator sees the cause
@@ -336,8 +334,9 @@ class Ogone(Router):
                 Refusal.record(account, order_id, source,
                     feedback_params(request, account.charset))
             _refuse(request, HTTPStatus.BAD_REQUEST, reason, order_id)
-        order, feedback = verified
-        payment = order.payment
+        facts, feedback = verified
+        order = Order(facts.order)
+        payment = Payment(facts.payment)
         if feedback.status in REFUND_STATUSES:
             return cls._refund_feedback(
                 request, pool, payment, order, feedback, source)
@@ -346,15 +345,19 @@ class Ogone(Router):
                 "AMOUNT or CURRENCY not in the signed parameters", order_id)
         # Against what this order asked the customer to pay: the payment's
         # own amount may have changed since, which the reconciliation flags.
-        if (feedback.currency != order.currency.code
-                or (Decimal(feedback.amount) != order.amount
+        if (feedback.currency != facts.currency_code
+                or (Decimal(feedback.amount) != facts.amount
                     and not cls._captured_amount(payment, order, feedback))):
             _refuse(request, HTTPStatus.BAD_REQUEST,
                 f"amount {feedback.amount} {feedback.currency} "
                 "differs from the order", order_id)
 
-        payment = Payment.ogone_locked(payment.id)
-        applied = payment.ogone_update(feedback, source, order)
+        if facts.at_rest(feedback):
+            # A duplicate, late or lower news: one lock and one insert
+            Payment.ogone_keep(facts, feedback, source)
+            applied = False
+        else:
+            applied = Payment.ogone_receive(payment, feedback, source, order)
         logger.info(
             "Ogone feedback %s for %s: status %s%s", source, order_id,
             feedback.status.value, '' if applied else ' (history only)')

@@ -1,0 +1,37 @@
+"""trytond's WSGI application plus the baseline of bench_feedback.py, served by the same gunicorn.
+
+``/<database>/bench/baseline`` opens a writable trytond transaction on the database and answers a constant:
+what any route of the module pays at least (a worker, a connection from the pool, a transaction, the
+response). Every other path goes to ``trytond.application.app``.
+
+With BENCH_PROFILE_DIR set, the requests that carry ``X-Bench-Profile`` run under cProfile, and each worker
+writes its profile there when it exits (bench/gunicorn_profile.py).
+"""
+import cProfile
+import os
+
+from trytond.application import app as trytond_app
+from trytond.transaction import Transaction
+
+BASELINE = '/bench/baseline'
+PROFILE_DIR = os.environ.get('BENCH_PROFILE_DIR')
+profile = cProfile.Profile() if PROFILE_DIR else None
+
+
+def app(environ, start_response):
+    path = environ.get('PATH_INFO', '')
+    database, _, rest = path.lstrip('/').partition('/')
+    if '/' + rest == BASELINE:
+        with Transaction().start(database, 0, readonly=False) as transaction:
+            transaction.commit()
+        start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '2')])
+        return [b'OK']
+    if profile is not None and environ.get('HTTP_X_BENCH_PROFILE'):
+        # The whole response, body included, as gunicorn reads it
+        return profile.runcall(lambda: list(trytond_app(environ, start_response)))
+    return trytond_app(environ, start_response)
+
+
+def dump_profile():
+    if profile is not None:
+        profile.dump_stats(os.path.join(PROFILE_DIR, f'profile-{os.getpid()}.prof'))
