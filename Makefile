@@ -55,6 +55,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_feedback_verify.py
 	$(PY) bench/bench_feedback.py
 	$(PY) bench/bench_group.py
+	$(PY) bench/bench_log_guard.py
 
 # A few requests of each kind through gunicorn and PostgreSQL: the bench still works and its requests do what
 # they should (nothing is timed)
