@@ -19,6 +19,7 @@ from .load import Timings, figures, run_concurrently, sandbox_transactions, scal
 
 CHECKOUTS = scaled(500, minimum=10)
 CUSTOMERS = 24
+BASELINE = 10  # customers paying one after the other first, the baseline of the run
 # What customers do on the payment page, one customer in ten of each kind but the paying ones
 PAID, REFUSED, CANCELLED = "paid", "refused", "cancelled"
 CARDS = {PAID: "4111111111111111", REFUSED: "4000000000000028", CANCELLED: "4111111111111111"}
@@ -89,11 +90,15 @@ def server_feedback_answers(stack, transactions):
 def test_concurrent_checkouts_end_as_the_sandbox_shows(stack):
     stack.proteus()
     links = checkout_links(stack, CHECKOUTS)
-    timings = Timings()
+    alone, timings = Timings(), Timings()
     outcomes = Counter()
-    tasks = [customer(stack, payment_id, link, behaviour(index), timings, outcomes)
+    tasks = [customer(stack, payment_id, link, behaviour(index), alone if index < BASELINE else timings, outcomes)
              for index, (payment_id, link) in enumerate(sorted(links.items()))]
-    paid_statuses = dict(run_concurrently(tasks, CUSTOMERS))
+    alone.started = time.monotonic()
+    paid_statuses = dict(run_concurrently(tasks[:BASELINE], 1))
+    alone.stop()
+    timings.started = time.monotonic()
+    paid_statuses.update(run_concurrently(tasks[BASELINE:], CUSTOMERS))
     timings.stop()
 
     with stack.transaction() as pool:
@@ -105,7 +110,9 @@ def test_concurrent_checkouts_end_as_the_sandbox_shows(stack):
         by_order.setdefault(transaction["orderid"], []).append(transaction)
     deliveries = server_feedback_answers(stack, transactions)
     figures(f"Checkouts: {CHECKOUTS} customers paying, {CUSTOMERS} at a time, gunicorn 2 processes x 2 threads", [
-        timings.summary("checkouts"),
+        f"{CUSTOMERS} at a time: " + timings.summary("checkouts"),
+        "baseline, one at a time: " + alone.summary("checkouts"),
+        f"throughput concurrent/baseline {timings.count / timings.elapsed / (alone.count / alone.elapsed):.2f}",
         "outcomes (behaviour, sandbox STATUS, return page HTTP): " + ", ".join(
             f"{kind} {status} {code} x {n}" for (kind, status, code), n in sorted(outcomes.items())),
         "Tryton states: " + ", ".join(f"{s} x {n}" for s, n in sorted(Counter(
@@ -113,7 +120,7 @@ def test_concurrent_checkouts_end_as_the_sandbox_shows(stack):
         "sandbox server-to-server deliveries, per answer: " + ", ".join(
             f"{code} x {n}" for code, n in sorted(deliveries.items(), key=str))])
 
-    assert timings.statuses == Counter({200: CHECKOUTS})
+    assert alone.statuses + timings.statuses == Counter({200: CHECKOUTS})
     assert deliveries == Counter({200: CHECKOUTS})
     assert {kind: outcomes_of(outcomes, kind) for kind in (PAID, REFUSED, CANCELLED)} == {
         PAID: {9}, REFUSED: {2}, CANCELLED: {1}}

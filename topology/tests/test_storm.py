@@ -84,7 +84,7 @@ def opened_checkouts(stack, journal, count):
     return payments
 
 
-def feedback_requests(payment, wave, rng):
+def feedback_requests(payment, wave):
     "The feedbacks of one wave for a payment: (payment id, method, status, params), half GET, half POST"
     from ogone_core.sandbox.merchants import DEFAULT_MERCHANT
     from trytond_payment_ogone.tests.tools import signed_feedback
@@ -138,14 +138,21 @@ def test_duplicate_storm_moves_each_payment_once(stack):
     from proteus import Model
 
     stack.proteus()
-    payments = opened_checkouts(stack, clearing_journal(stack), PAYMENTS)
+    baseline, *payments = opened_checkouts(stack, clearing_journal(stack), PAYMENTS + 1)
     ids = [p.id for p in payments]
     rng = random.Random(10)
-    timings = Timings()
     accepted = Counter()
-    sender = send(stack, timings, accepted)
 
-    first = [r for p in payments for r in feedback_requests(p, FIRST_WAVE, rng)]
+    # The baseline of the same run: one client sends a payment's 100 feedbacks one after the other
+    alone = Timings()
+    one_by_one = feedback_requests(baseline, FIRST_WAVE + SECOND_WAVE)
+    rng.shuffle(one_by_one)
+    alone_codes = run_concurrently(map(send(stack, alone, accepted), one_by_one), 1)
+    alone.stop()
+
+    timings = Timings()
+    sender = send(stack, timings, accepted)
+    first = [r for p in payments for r in feedback_requests(p, FIRST_WAVE)]
     rng.shuffle(first)
     first_codes = run_concurrently(map(sender, first), CLIENTS)
     Payment = Model.get("account.payment")
@@ -153,36 +160,45 @@ def test_duplicate_storm_moves_each_payment_once(stack):
     after_first = history(stack, ids)
 
     # Ogone retries later what it did not know was received, and late pending news comes after the paid one
-    second = [r for p in payments for r in feedback_requests(p, SECOND_WAVE, rng)]
+    second = [r for p in payments for r in feedback_requests(p, SECOND_WAVE)]
     rng.shuffle(second)
     second_codes = run_concurrently(map(sender, second), CLIENTS)
     timings.stop()
 
-    lines = history(stack, ids)
-    moves = clearing_moves(stack, ids)
-    final = {p.id: p for p in Payment.find([("id", "in", ids)])}
+    ids_all = [baseline.id, *ids]
+    lines = history(stack, ids_all)
+    moves = clearing_moves(stack, ids_all)
+    final = {p.id: p for p in Payment.find([("id", "in", ids_all)])}
     applied = Counter(status for found in lines.values() for status, moved in found if moved)
     figures(f"Duplicate storm: {PAYMENTS} payments x {FEEDBACKS} feedbacks, {CLIENTS} clients, "
             "gunicorn 2 processes x 2 threads", [
-                timings.summary(),
+                "storm: " + timings.summary(),
+                "baseline, one client, one payment: " + alone.summary(),
+                f"throughput storm/baseline {timings.count / timings.elapsed / (alone.count / alone.elapsed):.2f}",
                 f"first wave {len(first)}, deferred retries {len(second)}",
                 "feedback lines applied, per status: " + ", ".join(
                     f"{status} x {n}" for status, n in sorted(applied.items())),
-                f"clearing moves {sum(moves.values())} for {len(ids)} payments"])
+                f"clearing moves {sum(moves.values())} for {len(ids_all)} payments"])
 
-    assert [c for c in first_codes + second_codes if c >= 500] == []
-    assert Counter(first_codes + second_codes) == Counter({200: len(first) + len(second)})
-    for payment_id in ids:
-        assert settled[payment_id] == ("succeeded", "9"), payment_id
+    codes = alone_codes + first_codes + second_codes
+    assert [c for c in codes if c >= 500] == []
+    assert Counter(codes) == Counter({200: FEEDBACKS * len(ids_all)})
+    for payment_id in ids_all:
         payment = final[payment_id]
         assert (payment.state, payment.ogone_status, payment.ogone_capture_needed) == ("succeeded", "9", False)
         assert not payment.ogone_review, payment_id
         # Every accepted feedback is in the history
         assert len(lines[payment_id]) == accepted[payment_id] == FEEDBACKS, payment_id
-        moved = [status for status, was_applied in lines[payment_id] if was_applied]
+        moved = moved_of(lines[payment_id])
         # Each applied feedback moved the payment further, and only one paid it
         ranks = [RANKS[status] for status in moved]
         assert ranks == sorted(set(ranks)) and moved[-1] == "9", (payment_id, moved)
-        # The deferred retries and the late news after it was paid changed nothing
-        assert [s for s, a in after_first[payment_id] if a] == moved, payment_id
         assert moves[payment_id] == 1, payment_id
+    for payment_id in ids:
+        assert settled[payment_id] == ("succeeded", "9"), payment_id
+        # The deferred retries and the late news after it was paid changed nothing
+        assert [s for s, a in after_first[payment_id] if a] == moved_of(lines[payment_id]), payment_id
+
+
+def moved_of(lines):
+    return [status for status, applied in lines if applied]
