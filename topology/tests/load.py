@@ -84,12 +84,17 @@ class Timings:
 
 def run_concurrently(tasks: Iterable[Callable[[requests.Session], object]], clients: int) -> list:
     """Runs each task on one of ``clients`` threads, each with its own HTTP session (a customer or an Ogone
-    server); returns the results in the order of the tasks. The first exception of a task is raised."""
+    server); returns the results in the order of the tasks. The first exception of a task is raised.
+
+    Every request opens its own connection: a connection kept alive may be closed by gunicorn (after its
+    2 s keep-alive) just as the next request goes out on it, which a browser retries on its own and
+    requests does not."""
     local = threading.local()
 
     def session() -> requests.Session:
         if not hasattr(local, "session"):
             local.session = requests.Session()
+            local.session.headers["Connection"] = "close"
         return local.session
 
     with ThreadPoolExecutor(max_workers=clients) as pool:
@@ -113,3 +118,10 @@ def sandbox_transactions(stack, order_id: Optional[str] = None) -> list[dict]:
     response = requests.get(f"{stack.sandbox_url}admin/api/transactions", params=params, timeout=60)
     response.raise_for_status()
     return response.json()["transactions"]
+
+
+def web_restarts(stack) -> list[str]:
+    "The lines of gunicorn's log where it killed or lost a worker process (a request over its timeout)"
+    text = stack.web.log.read_text(errors="replace")
+    return [line for line in text.splitlines()
+            if "WORKER TIMEOUT" in line or "was sent SIGKILL" in line or "exited with code" in line]

@@ -15,7 +15,7 @@ import pytest
 
 from topology import Stack
 
-from .load import Timings, figures, run_concurrently, sandbox_transactions, scaled
+from .load import Timings, figures, run_concurrently, sandbox_transactions, scaled, web_restarts
 
 CHECKOUTS = scaled(500, minimum=10)
 CUSTOMERS = 24
@@ -121,6 +121,7 @@ def test_concurrent_checkouts_end_as_the_sandbox_shows(stack):
             f"{code} x {n}" for code, n in sorted(deliveries.items(), key=str))])
 
     assert alone.statuses + timings.statuses == Counter({200: CHECKOUTS})
+    assert web_restarts(stack) == []
     assert deliveries == Counter({200: CHECKOUTS})
     assert {kind: outcomes_of(outcomes, kind) for kind in (PAID, REFUSED, CANCELLED)} == {
         PAID: {9}, REFUSED: {2}, CANCELLED: {1}}

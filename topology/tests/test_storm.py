@@ -18,7 +18,7 @@ import pytest
 
 from topology import Stack
 
-from .load import Timings, figures, run_concurrently
+from .load import Timings, figures, run_concurrently, web_restarts
 
 PAYMENTS = 5  # cheap enough to run whole in make test
 FEEDBACKS = 100  # per payment: the first wave and the deferred retries
@@ -181,6 +181,7 @@ def test_duplicate_storm_moves_each_payment_once(stack):
                 f"clearing moves {sum(moves.values())} for {len(ids_all)} payments"])
 
     codes = alone_codes + first_codes + second_codes
+    assert web_restarts(stack) == []
     assert [c for c in codes if c >= 500] == []
     assert Counter(codes) == Counter({200: FEEDBACKS * len(ids_all)})
     for payment_id in ids_all:
