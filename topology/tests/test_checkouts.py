@@ -56,7 +56,8 @@ def checkout_links(stack, count):
     return links
 
 
-def customer(stack, payment_id, link, kind, timings, outcomes):
+def customer(stack, payment_id, link, kind, timings):
+    "A customer's checkout; it answers (payment id, the sandbox's STATUS, the return page's HTTP status)"
     from ogone_core.sandbox.customer import pay
     from trytond_payment_ogone.demo import checkout_form
 
@@ -68,8 +69,7 @@ def customer(stack, payment_id, link, kind, timings, outcomes):
         # The browser comes back to the return URL with the feedback on its query
         back = session.get(result.url, timeout=120)
         timings.record(back.status_code, time.monotonic() - started)
-        outcomes[kind, result.status, back.status_code] += 1
-        return payment_id, result.status
+        return payment_id, result.status, back.status_code
     return task
 
 
@@ -91,15 +91,17 @@ def test_concurrent_checkouts_end_as_the_sandbox_shows(stack):
     stack.proteus()
     links = checkout_links(stack, CHECKOUTS)
     alone, timings = Timings(), Timings()
-    outcomes = Counter()
-    tasks = [customer(stack, payment_id, link, behaviour(index), alone if index < BASELINE else timings, outcomes)
+    tasks = [customer(stack, payment_id, link, behaviour(index), alone if index < BASELINE else timings)
              for index, (payment_id, link) in enumerate(sorted(links.items()))]
     alone.started = time.monotonic()
-    paid_statuses = dict(run_concurrently(tasks[:BASELINE], 1))
+    answers = run_concurrently(tasks[:BASELINE], 1)
     alone.stop()
     timings.started = time.monotonic()
-    paid_statuses.update(run_concurrently(tasks[BASELINE:], CUSTOMERS))
+    answers += run_concurrently(tasks[BASELINE:], CUSTOMERS)
     timings.stop()
+    kinds = {payment_id: behaviour(index) for index, payment_id in enumerate(sorted(links))}
+    outcomes = Counter((kinds[payment_id], status, code) for payment_id, status, code in answers)
+    paid_statuses = {payment_id: status for payment_id, status, _ in answers}
 
     with stack.transaction() as pool:
         payments = {p.id: (p.state, p.ogone_status, p.ogone_order_id)
