@@ -17,7 +17,7 @@ from topology import Stack
 
 from .load import Timings, figures, run_concurrently, sandbox_transactions, scaled, web_restarts
 
-CHECKOUTS = scaled(500, minimum=10)
+CHECKOUTS = scaled(500, minimum=20)
 CUSTOMERS = 24
 BASELINE = 10  # customers paying one after the other first, the baseline of the run
 # What customers do on the payment page, one customer in ten of each kind but the paying ones
