@@ -1,6 +1,7 @@
 """Faults for reliability tests, seen from the ogone_core client and from the merchant's feedback URL."""
 from __future__ import annotations
 
+import threading
 import time
 from decimal import Decimal
 from urllib.parse import unquote_plus
@@ -11,7 +12,7 @@ import requests
 from ogone_core import (Card, HostedPaymentRequest, OrderRequest, OutcomeUnknown, SignatureError, Status,
                         verify_feedback)
 from ogone_core.sandbox.customer import pay
-from sandbox_fixtures import admin, new_merchant, unique
+from sandbox_fixtures import admin, new_merchant, unique, wait_for
 
 VISA = Card("4111111111111111", "12/39", "123")
 
@@ -61,6 +62,43 @@ def test_connection_dropped_after_processing(sandbox):
     assert found.status is Status.PAYMENT_REQUESTED
     again = order(client, order_id)
     assert again.is_duplicate and again.pay_id == found.pay_id
+
+
+def test_answer_held_after_processing(sandbox):
+    merchant = new_merchant(sandbox)
+    order_id = unique("Q")
+    fault(sandbox, merchant, orderid=order_id, faults={"answer_delay": 1.5, "pages": ["orderdirect"]}, times=1)
+    client = merchant.client()
+    answers = []
+    waiting = threading.Thread(target=lambda: answers.append(order(client, order_id)))
+    started = time.monotonic()
+    waiting.start()
+    # The charge is recorded while its client still waits for the answer, and the sandbox says who waits.
+    recorded = wait_for(lambda: admin(sandbox, "GET", "transactions", params={"pspid": merchant.pspid,
+                                                                              "orderid": order_id})["transactions"])
+    assert recorded[0]["status"] == 9
+    held, = admin(sandbox, "GET", "held", params={"pspid": merchant.pspid})["held"]
+    assert waiting.is_alive() and answers == []
+    assert (held["orderid"], held["page"]) == (order_id, "orderdirect")
+    assert held["client"].startswith("127.0.0.1:") and held["until"] - held["since"] == 1.5
+    assert admin(sandbox, "GET", "held", params={"pspid": "SOMEONE-ELSE"})["held"] == []
+    waiting.join(10)
+    assert time.monotonic() - started >= 1.5
+    assert answers[0].status is Status.PAYMENT_REQUESTED and answers[0].pay_id == str(recorded[0]["payid"])
+    assert admin(sandbox, "GET", "held", params={"pspid": merchant.pspid})["held"] == []
+
+
+def test_a_held_answer_ends_when_its_client_hangs_up(sandbox):
+    merchant = new_merchant(sandbox)
+    order_id = unique("Q")
+    fault(sandbox, merchant, orderid=order_id, faults={"answer_delay": 60, "pages": ["orderdirect"]}, times=1)
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown):  # held: no answer within the client's read timeout
+        order(merchant.client(read_timeout=0.5), order_id)
+    # The client gave up and closed its connection: the sandbox stops holding an answer nobody will read
+    wait_for(lambda: admin(sandbox, "GET", "held", params={"pspid": merchant.pspid})["held"] == [], timeout=5)
+    assert time.monotonic() - started < 30
+    assert merchant.client().query(order_id=order_id).status is Status.PAYMENT_REQUESTED
 
 
 def test_a_dropped_query_is_retried_by_the_client(sandbox):
@@ -153,6 +191,8 @@ def test_order_rule_wins_over_merchant_rule_and_rules_can_be_deleted(sandbox):
     ({"faults": {"latency": -1}}, "latency is a number of seconds from 0 to 300"),
     ({"faults": {"http_500": "yes"}}, "http_500 is true or false"),
     ({"faults": {"http_500": True, "drop_connection": True}}, "exclude each other"),
+    ({"faults": {"answer_delay": 301}}, "answer_delay is a number of seconds from 0 to 300"),
+    ({"faults": {"http_500": True, "answer_delay": 1}}, "http_500 and answer_delay exclude each other"),
     ({"faults": {"latency": 1, "pages": ["nowhere"]}}, "unknown page(s) nowhere"),
     ({"faults": {"latency": 1}, "times": 0}, "times is an integer from 1 to"),
     ({"faults": {}, "colour": "red"}, "unknown fault rule key(s): colour"),

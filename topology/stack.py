@@ -450,6 +450,12 @@ class Stack:
         journal = Model.get("account.payment.journal")(name="Ogone", process_method="ogone", ogone_account=account)
         journal.save()
         self.journal_id = journal.id
+        # The module's crons select the payments of the companies they are set for: without this step of the
+        # setup guide, trytond-cron would reconcile, charge and capture nothing.
+        Company = Model.get("company.company")
+        for cron in Model.get("ir.cron").find([("method", "like", "%ogone%")]):
+            cron.companies.append(Company(self.company_id))
+            cron.save()
         party = Model.get("party.party")(name="Stack Customer")
         party.save()
         self.party_id = party.id

@@ -576,6 +576,13 @@ class Refund(Workflow, ModelSQL, ModelView):
         matching = [r for r in refunds
             if feedback.pay_id_sub
             and r.ogone_pay_id_sub == feedback.pay_id_sub]
+        if not matching and feedback.pay_id_sub:
+            # A line no refund claims: the answer to a refund of its amount
+            # was lost, as the query would find it
+            matching = sorted((r for r in refunds
+                    if r.state == 'processing' and not r.ogone_pay_id_sub
+                    and feedback.amount == r.amount),
+                key=lambda r: r.id)[:1]
         if not matching:
             return None
         refund, = matching

@@ -4,6 +4,7 @@ Card numbers appear masked, secrets as "set"; nothing here can reveal a passphra
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Optional
 
@@ -152,6 +153,8 @@ def _api(sandbox: Sandbox, request: Request, path: str) -> Response:
         return _settle(sandbox, body)
     if path == "faults":
         return _faults(sandbox, method, body, args)
+    if path == "held" and method == "GET":
+        return _json({"held": [dataclasses.asdict(answer) for answer in sandbox.held.list(args.get("pspid", ""))]})
     if path == "merchants":
         if method == "GET":
             return _json({"merchants": [m.public_dict() for m in sandbox.merchants()]})

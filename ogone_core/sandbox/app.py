@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import socket
 import threading
 import time
@@ -49,11 +50,24 @@ PAGES: dict[str, tuple[Handler, str, bool]] = {
 }
 
 WORKER_POLL_SECONDS = 0.2
+HANG_UP_POLL_SECONDS = 0.1
 FEEDBACK_THREADS = 4
 
 
 class ConnectionDropped(ConnectionError):
     """Raised after the socket is shut: the WSGI server treats it as a client that went away."""
+
+
+def _hung_up(connection: Optional[socket.socket]) -> bool:
+    "Whether the client closed its end (in-process, without a socket, it never does)"
+    if connection is None:
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        # Readable with nothing to read is the end of the stream; bytes waiting are the client's next request.
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 class SandboxApp:
@@ -150,6 +164,8 @@ class SandboxApp:
             return Response("Internal Server Error", status=500, content_type="text/plain")
         self.sandbox.settle()
         response = handler(self.sandbox, page_request)
+        if faults and faults.answer_delay:
+            self._hold_answer(request, pspid, orderid, base, faults.answer_delay)
         if faults and faults.drop_connection:
             self._drop(request.environ)
         return response
@@ -165,6 +181,20 @@ class SandboxApp:
             tx = self.store.transaction(payid)
             orderid = tx.orderid if tx and tx.pspid == pspid else ""
         return pspid, orderid
+
+    def _hold_answer(self, request: Request, pspid: str, orderid: str, page_name: str, delay: float) -> None:
+        """Waits ``delay`` seconds before the answer, or until the client hangs up: then the answer is never
+        given (``ConnectionDropped``) and no longer listed as held"""
+        environ = request.environ
+        client = f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
+        now = self.sandbox.now()
+        # Real time, whatever the sandbox's clock: the client's timeouts run on it. Closing the app ends the wait.
+        end = time.monotonic() + delay
+        with self.sandbox.held.holding(pspid, orderid, page_name, client, now, now + delay):
+            while not self._stopping.is_set() and time.monotonic() < end:
+                if _hung_up(environ.get("werkzeug.socket")):
+                    raise ConnectionDropped("the client hung up while its answer was held")
+                self._stopping.wait(min(HANG_UP_POLL_SECONDS, max(end - time.monotonic(), 0)))
 
     @staticmethod
     def _drop(environ: dict) -> None:

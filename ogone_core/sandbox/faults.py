@@ -1,13 +1,20 @@
 """Faults for reliability tests: what can go wrong between a merchant and the platform.
 
 A rule applies to one PSPID, or to one ORDERID of it (the most specific rule wins). Request faults
-(``latency``, ``http_500``, ``drop_connection``) act on the protocol pages named in ``pages`` (all of them
-when empty) and use up one of ``times`` each time they act; feedback faults act on every feedback of the
-orders the rule covers while the rule exists.
+(``latency``, ``http_500``, ``drop_connection``, ``answer_delay``) act on the protocol pages named in ``pages``
+(all of them when empty) and use up one of ``times`` each time they act; feedback faults act on every feedback
+of the orders the rule covers while the rule exists.
+
+While ``answer_delay`` holds an answer, the request is already processed and its client still waits: the
+sandbox lists such answers (``HeldAnswers``) with the client's address, so that a crash test can kill the
+very process that waits, at the moment the platform has done the work and the merchant does not know it.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import itertools
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Optional
 
@@ -17,7 +24,7 @@ PAGES = ("orderstandard", "order_agree", "orderdirect", "maintenancedirect", "qu
 
 
 # How long a page or a feedback may be held back, in seconds: long enough to outlast any client timeout.
-_DELAYS = {"latency": 300.0, "feedback_delay": 86_400.0}
+_DELAYS = {"latency": 300.0, "answer_delay": 300.0, "feedback_delay": 86_400.0}
 MAX_TIMES = 1_000_000
 
 
@@ -30,6 +37,7 @@ class Faults:
     latency: float = 0.0  # seconds slept before the page answers
     http_500: bool = False  # answer 500 without processing anything
     drop_connection: bool = False  # process the request, then close the connection without an answer
+    answer_delay: float = 0.0  # seconds the answer is held back after the request was processed
     feedback_delay: float = 0.0  # server-to-server feedback sent this many seconds later
     feedback_duplicate: bool = False  # server-to-server feedback sent twice
     feedback_before_redirect: bool = False  # feedback delivered before the browser gets its redirect
@@ -38,7 +46,7 @@ class Faults:
 
     @property
     def acts_on_requests(self) -> bool:
-        return bool(self.latency or self.http_500 or self.drop_connection)
+        return bool(self.latency or self.http_500 or self.drop_connection or self.answer_delay)
 
     @property
     def acts_on_feedback(self) -> bool:
@@ -79,6 +87,9 @@ def parse_faults(data: Mapping[str, Any]) -> Faults:
         values["pages"] = pages
     if values.get("http_500") and values.get("drop_connection"):
         raise FaultSettingsError("http_500 and drop_connection exclude each other")
+    if values.get("http_500") and values.get("answer_delay"):
+        # http_500 answers before processing: there would be no processed request to hold the answer of
+        raise FaultSettingsError("http_500 and answer_delay exclude each other")
     return Faults(**values)
 
 
@@ -113,3 +124,40 @@ class FaultBook:
             if faults.acts_on_feedback:
                 return faults
         return NO_FAULTS
+
+
+@dataclass(frozen=True)
+class HeldAnswer:
+    "An answer ``answer_delay`` holds back: the request was processed, its client waits"
+    id: int
+    pspid: str
+    orderid: str
+    page: str
+    client: str  # the waiting connection's address, host:port
+    since: float
+    until: float
+
+
+class HeldAnswers:
+    "The answers held back now, for the admin API"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._held: dict[int, HeldAnswer] = {}
+
+    @contextlib.contextmanager
+    def holding(self, pspid: str, orderid: str, page: str, client: str, since: float,
+                until: float) -> Iterator[HeldAnswer]:
+        with self._lock:
+            answer = HeldAnswer(next(self._ids), pspid, orderid, page, client, since, until)
+            self._held[answer.id] = answer
+        try:
+            yield answer
+        finally:
+            with self._lock:
+                del self._held[answer.id]
+
+    def list(self, pspid: str = "") -> list[HeldAnswer]:
+        with self._lock:
+            return [answer for answer in self._held.values() if not pspid or answer.pspid == pspid]

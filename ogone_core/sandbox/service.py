@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from .acquirer import ACCEPTANCE, OFFLINE, Outcome
 from .clock import Clock, trxdate
-from .faults import FaultBook, Faults
+from .faults import FaultBook, Faults, HeldAnswers
 from .feedback import (FeedbackDispatcher, feedback_parameters, redirect_target, redirect_url,
                        server_to_server_url)
 from .merchants import DEFAULT_MERCHANT, Merchant, SandboxConfig, merchant_from_dict
@@ -39,6 +39,7 @@ class Sandbox:
         self.store = store
         self.clock = clock
         self.faults = FaultBook(store, clock)
+        self.held = HeldAnswers()
         self.feedback = FeedbackDispatcher(store, clock, wake)
         self._lock = threading.Lock()
         if config.default_merchant and "SANDBOX" not in {m.pspid for m in config.merchants}:

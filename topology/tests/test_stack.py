@@ -49,6 +49,13 @@ def test_every_part_runs_and_listens_on_loopback_only(stack):
                         timeout=10).status_code == 200
 
 
+def test_the_module_crons_work_for_the_company(stack):
+    with stack.transaction() as pool:
+        crons = pool.get("ir.cron").search([("method", "like", "%ogone%")])
+        assert len(crons) == 4
+        assert all([c.id for c in cron.companies] == [stack.company_id] for cron in crons)
+
+
 def test_a_customer_pays_through_the_checkout_link(stack):
     from proteus import Model
 

@@ -1,0 +1,415 @@
+"""PostgreSQL trouble while Ogone's news and the charges arrive: a payment
+locked by another connection past the lock timeout, and concurrent updates
+that make the transaction fail to serialize; over real HTTP and through the
+queue, against the local sandbox."""
+import logging
+import re
+import tempfile
+import threading
+import time
+import unittest
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from html import unescape
+
+import polib
+import requests
+
+from ogone_core.sandbox import DEFAULT_MERCHANT, start_server
+
+from trytond import backend, config
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.transaction import Transaction
+
+from .tools import (
+    TrytonServer, load_translations, locale_file, register_card,
+    signed_feedback)
+
+
+def _setup_database(base_url):
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    Party = pool.get('party.party')
+    Company = pool.get('company.company')
+    Account = pool.get('account.payment.ogone.account')
+    Journal = pool.get('account.payment.journal')
+    Alias = pool.get('account.payment.ogone.alias')
+    Lang = pool.get('ir.lang')
+
+    eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
+    eur.save()
+    company = Company(party=Party(name="Ogone Shop"), currency=eur)
+    company.party.save()
+    company.save()
+    account = Account(
+        name="Sandbox", pspid=DEFAULT_MERCHANT.pspid,
+        api_user_id=DEFAULT_MERCHANT.api_user,
+        api_password=DEFAULT_MERCHANT.api_password,
+        sha_in_secret=DEFAULT_MERCHANT.sha_in,
+        sha_out_secret=DEFAULT_MERCHANT.sha_out, hash_algorithm='sha512',
+        environment='custom', base_url=base_url, order_id_prefix='PG')
+    account.save()
+    Journal(
+        name="Ogone", process_method='ogone', ogone_account=account,
+        currency=eur, company=company).save()
+    customer = Party(name="Client")
+    customer.lang, = Lang.search([('code', '=', 'fr')])
+    customer.save()
+    values = register_card(base_url, {
+            'pspid': account.pspid, 'sha_in': DEFAULT_MERCHANT.sha_in,
+            'sha_out': DEFAULT_MERCHANT.sha_out,
+            }, 'CARD-PG', '4111111111111111')
+    Alias.create([{'party': customer.id, 'account': account.id, **values}])
+
+
+class RecordRetries(logging.Handler):
+    "Counts trytond's retries of a transaction that failed to serialize"
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        if record.getMessage().startswith('Retry:'):
+            self.count += 1
+
+
+class PostgreSQLTroubleTestCase(RouteTestCase):
+    "Lock timeouts and serialization failures during feedback and charges"
+    module = 'account_payment_ogone'
+
+    @classmethod
+    def setUpClass(cls):
+        if backend.name != 'postgresql':
+            raise unittest.SkipTest(
+                "PostgreSQL only: SQLite has neither row locks nor "
+                "serialization failures")
+        cls.sandbox = start_server()
+        cls.addClassCleanup(cls.sandbox.stop)
+        super().setUpClass()
+        cls.tryton = TrytonServer().start()
+        cls.addClassCleanup(cls.tryton.stop)
+
+    @classmethod
+    def setUpDatabase(cls):
+        load_translations('fr')
+        _setup_database(cls.sandbox.test_base_url)
+
+    def setUp(self):
+        super().setUp()
+        self.return_url = (
+            f'{self.tryton.url}/{DB_NAME}/r/account_payment_ogone/return')
+
+    def configure(self, **sections):
+        "Set trytond options from a configuration file, for this test only"
+        with tempfile.NamedTemporaryFile('w', suffix='.conf') as file:
+            for section, options in sections.items():
+                file.write(f'[{section}]\n')
+                for option, value in options.items():
+                    self.addCleanup(
+                        self._restore_option, section, option,
+                        config.get(section, option))
+                    file.write(f'{option} = {value}\n')
+            file.flush()
+            config.update_etc(file.name)
+
+    @staticmethod
+    def _restore_option(section, option, value):
+        if value is None:
+            # trytond.config has no public way to remove an option
+            config._config.remove_option(section, option)
+            config._cache_clear()
+        else:
+            config.set(section, option, value)
+
+    def new_payment(self, amount, card=False):
+        "A processing payment; by checkout link, or charged on the saved card"
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        Alias = pool.get('account.payment.ogone.alias')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            company, = Company.search([])
+            with set_company(company):
+                journal, = Journal.search([])
+                party, = Party.search([('name', '=', "Client")])
+                payment = Payment(
+                    company=company, journal=journal, kind='receivable',
+                    party=party, amount=Decimal(amount), reference="INV-PG")
+                if card:
+                    payment.ogone_alias, = Alias.search([])
+                payment.save()
+                Payment.submit([payment])
+                if card:
+                    # The charge is queued: it runs when the test says
+                    Payment.process([payment])
+                else:
+                    # Its checkout link, as the Ogone Checkout button gives
+                    Payment.process_ogone(payment)
+                transaction.commit()
+                return payment.id, payment.ogone_checkout_id
+
+    def payment(self, payment_id):
+        with Transaction().start(DB_NAME, 0):
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            return {
+                'state': payment.state,
+                'status': payment.ogone_status,
+                'order_id': payment.ogone_order_id,
+                'feedbacks': [
+                    (f.source, f.status, bool(f.applied))
+                    for f in sorted(payment.ogone_feedbacks,
+                        key=lambda f: f.id)],
+                }
+
+    def open_checkout(self, token):
+        "The ORDERID the customer is sent to Ogone with"
+        response = requests.get(
+            f'{self.tryton.url}/{DB_NAME}/r/account_payment_ogone/'
+            f'checkout/{token}', timeout=30)
+        self.assertEqual(response.status_code, 200, response.text)
+        order_id, = set(
+            v for n, v in re.findall(
+                r'<input type="hidden" name="([^"]*)" value="([^"]*)"',
+                response.text) if n == 'ORDERID')
+        return order_id
+
+    def feedback(self, order_id, status, amount, **extra):
+        return signed_feedback(
+            order_id, status, amount, currency='EUR',
+            passphrase=DEFAULT_MERCHANT.sha_out, **extra)
+
+    def send(self, params, source='server', **headers):
+        if source == 'server':
+            return requests.post(
+                self.return_url, data=params, timeout=60, headers=headers)
+        return requests.get(
+            self.return_url, params=params, timeout=60, headers=headers)
+
+    def other_connection(self):
+        """A connection of another process, in a transaction; return it with
+        the function that ends its transaction"""
+        database = backend.Database(DB_NAME).connect()
+        connection = database.get_connection()
+
+        def end(commit=False):
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+            database.put_connection(connection)
+        return connection, end
+
+    def hold_lock(self, payment_id, update=False):
+        "Lock the payment's row from another connection, as a slow request"
+        connection, end = self.other_connection()
+        cursor = connection.cursor()
+        if update:
+            # A write the requests waiting for the row cannot have seen
+            cursor.execute(
+                'UPDATE account_payment SET write_date = write_date '
+                'WHERE id = %s', (payment_id,))
+        else:
+            cursor.execute(
+                'SELECT id FROM account_payment WHERE id = %s FOR UPDATE',
+                (payment_id,))
+        return end
+
+    def waiting_for_locks(self):
+        "How many connections of the database wait for a lock"
+        connection, end = self.other_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = %s AND wait_event_type = 'Lock'",
+                (DB_NAME,))
+            count, = cursor.fetchone()
+            return count
+        finally:
+            end()
+
+    def wait_until(self, check, deadline=30):
+        end = time.monotonic() + deadline
+        while not check():
+            if time.monotonic() > end:
+                self.fail(f"not reached within {deadline} s")
+            time.sleep(0.05)
+
+    def record_retries(self):
+        logger = logging.getLogger('trytond')
+        handler = RecordRetries()
+        previous = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+
+        def stop():
+            logger.removeHandler(handler)
+            logger.setLevel(previous)
+        self.addCleanup(stop)
+        return handler
+
+    def assertTranslated(self, response, code, message):
+        po = {e.msgctxt: e.msgstr for e in polib.pofile(locale_file(code))}
+        for name in [f'{message}_title', message]:
+            self.assertIn(
+                po[f'model:ir.message,text:{name}'], unescape(response.text))
+
+    def test_feedback_past_the_lock_timeout(self):
+        "Locked too long: 503 for Ogone, a translated page for the customer"
+        self.configure(
+            account_payment_ogone={'lock_timeout': '1'},
+            database={'retry': '1'})
+        payment_id, token = self.new_payment('30.00')
+        order_id = self.open_checkout(token)
+        params = self.feedback(order_id, 9, '30')
+        release = self.hold_lock(payment_id)
+        try:
+            server = self.send(params, 'server')
+            browser = self.send(params, 'browser', **{
+                    'Accept-Language': 'fr'})
+        finally:
+            release()
+        self.assertEqual(server.status_code, 503)
+        self.assertEqual(server.headers['Content-Type'], 'text/plain')
+        self.assertEqual(server.text, 'Service Unavailable')
+        self.assertEqual(browser.status_code, 503)
+        self.assertIn('text/html', browser.headers['Content-Type'])
+        self.assertTranslated(browser, 'fr', 'msg_page_unavailable')
+        for text in ['Traceback', 'lock', 'LockNotAvailable', 'psycopg']:
+            self.assertNotIn(text, browser.text.split('</style>')[-1])
+        self.assertEqual(self.payment(payment_id)['feedbacks'], [])
+
+        # Ogone sends its feedback again, the customer reloads the page
+        self.assertEqual(self.send(params, 'server').status_code, 200)
+        self.assertEqual(self.send(params, 'browser').status_code, 200)
+        payment = self.payment(payment_id)
+        self.assertEqual((payment['state'], payment['status']),
+            ('succeeded', '9'))
+        self.assertEqual(payment['feedbacks'], [
+                ('server', '9', True), ('browser', '9', False)])
+
+    def test_feedback_after_a_concurrent_update(self):
+        "The payment changed while the feedback waited: retried, applied once"
+        retries = self.record_retries()
+        payment_id, token = self.new_payment('31.00')
+        order_id = self.open_checkout(token)
+        params = self.feedback(order_id, 9, '31')
+        release = self.hold_lock(payment_id, update=True)
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            try:
+                sent = executor.submit(self.send, params, 'server')
+                self.wait_until(lambda: self.waiting_for_locks() >= 1)
+            finally:
+                release(commit=True)
+            response = sent.result()
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertGreaterEqual(retries.count, 1)
+        payment = self.payment(payment_id)
+        self.assertEqual((payment['state'], payment['status']),
+            ('succeeded', '9'))
+        self.assertEqual(payment['feedbacks'], [('server', '9', True)])
+
+    def test_burst_of_distinct_feedbacks(self):
+        "Ogone's news of one payment all at once, its row written meanwhile"
+        retries = self.record_retries()
+        payment_id, token = self.new_payment('32.00')
+        order_id = self.open_checkout(token)
+        # The same payment seen at different times: being processed, paid,
+        # by the server and on the customer's return
+        news = [(status, source) for status in [91, 9]
+            for source in ['server', 'browser']] * 3
+        start = threading.Barrier(len(news) + 1)
+
+        def send(item):
+            status, source = item
+            start.wait(timeout=30)
+            return self.send(
+                self.feedback(order_id, status, '32'), source)
+        release = self.hold_lock(payment_id, update=True)
+        with ThreadPoolExecutor(max_workers=len(news)) as executor:
+            try:
+                sent = list(map(lambda n: executor.submit(send, n), news))
+                start.wait(timeout=30)
+                self.wait_until(lambda: self.waiting_for_locks() >= 3)
+            finally:
+                release(commit=True)
+            responses = [s.result() for s in sent]
+        self.assertEqual(
+            Counter(r.status_code for r in responses), {200: len(news)},
+            [r.text for r in responses if r.status_code != 200][:1])
+        self.assertGreaterEqual(retries.count, 1)
+        payment = self.payment(payment_id)
+        self.assertEqual((payment['state'], payment['status']),
+            ('succeeded', '9'))
+        # Every piece of news is in the history, one moved it to paid
+        self.assertEqual(
+            Counter((s, st) for s, st, _ in payment['feedbacks']),
+            Counter((source, str(status)) for status, source in news))
+        self.assertEqual(
+            [st for _, st, applied in payment['feedbacks'] if applied][-1:],
+            ['9'])
+        self.assertEqual(
+            len([1 for _, st, applied in payment['feedbacks']
+                    if applied and st == '9']), 1)
+
+    def pending_tasks(self):
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Queue = Pool(DB_NAME).get('ir.queue')
+            return [t.id for t in Queue.search(
+                    [('finished_at', '=', None)], order=[('id', 'ASC')])]
+
+    def sandbox_transactions(self, payment_id):
+        found = requests.get(
+            f'{self.sandbox.url}/admin/api/transactions', params={
+                'pspid': DEFAULT_MERCHANT.pspid}, timeout=30).json()
+        return [t for t in found['transactions']
+            if t['orderid'].startswith(f'PG-{payment_id}-')]
+
+    def test_charge_while_the_payment_is_locked(self):
+        "A charge task that cannot lock its payment runs again later, once"
+        from trytond.worker import run_task
+
+        from .tools import run_worker
+        self.configure(
+            account_payment_ogone={'lock_timeout': '1'},
+            database={'retry': '1'})
+        payment_id, _ = self.new_payment('33.00', card=True)
+        tasks = self.pending_tasks()
+        self.assertEqual(len(tasks), 1)
+        release = self.hold_lock(payment_id)
+        try:
+            for task_id in tasks:
+                run_task(DB_NAME, task_id)
+        finally:
+            release()
+        self.assertEqual(self.sandbox_transactions(payment_id), [])
+        self.assertEqual(self.payment(payment_id)['state'], 'processing')
+        # Rescheduled by trytond; the charge cron queues one more meanwhile
+        rescheduled = self.pending_tasks()
+        self.assertEqual(len(rescheduled), 1)
+        self.assertNotEqual(rescheduled, tasks)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool(DB_NAME)
+            Company = pool.get('company.company')
+            company, = Company.search([])
+            with set_company(company):
+                pool.get('account.payment').ogone_charge()
+            transaction.commit()
+        self.assertEqual(len(self.pending_tasks()), 2)
+
+        run_worker()
+        charges = self.sandbox_transactions(payment_id)
+        self.assertEqual(
+            [(t['orderid'], t['status']) for t in charges],
+            [(f'PG-{payment_id}-1', 9)])
+        payment = self.payment(payment_id)
+        self.assertEqual((payment['state'], payment['status']),
+            ('succeeded', '9'))
+        self.assertEqual(self.pending_tasks(), [])
