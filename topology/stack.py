@@ -219,9 +219,11 @@ class Stack:
                 self._start_web()
                 for index in range(self.worker_count):
                     self.workers[index] = self._start_worker(index)
+                self._set_up_in_process()
+                # After the setup, which sets the crons' companies: trytond-cron writes the crons as it starts,
+                # and the setup's write would then fail on their concurrent update.
                 if self.cron_enabled:
                     self.cron = self._start_cron()
-                self._set_up_in_process()
             with self._step("web, workers, cron answering"):
                 self._wait_web()
                 for index in range(self.worker_count):
