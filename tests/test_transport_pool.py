@@ -221,3 +221,27 @@ def test_a_stopped_sandbox_refuses_the_connections_it_kept(sandbox, pauses):
     sandbox.stopped = True
     with pytest.raises(ConnectionFailed):
         client.query(order_id="NEVER-SENT")
+
+
+def test_a_forked_process_opens_connections_of_its_own(server):
+    # A process forked after charging (multiprocessing, a prefork server) must not write to the connection
+    # its parent keeps: both would read each other's answers.
+    import os
+
+    server.script = [("echo",)]
+    transport = shared_transport(server.url)
+    transport.post(server.url, [("ORDERID", "PARENT-1")], encoding="utf-8", retry_safe=False)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            reply = shared_transport(server.url).post(server.url, [("ORDERID", "CHILD")], encoding="utf-8",
+                                                      retry_safe=False)
+            os._exit(0 if reply.body == b"ORDERID=CHILD" else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    transport.post(server.url, [("ORDERID", "PARENT-2")], encoding="utf-8", retry_safe=False)
+    peers = [request["peer"] for request in server.requests]
+    assert len(peers) == 3
+    assert peers[0] == peers[2] != peers[1]
