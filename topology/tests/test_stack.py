@@ -202,3 +202,9 @@ def test_a_stack_killed_while_building_its_template_leaves_nothing_behind(tmp_pa
     from topology.stack import drop_abandoned_databases
     drop_abandoned_databases()  # as the next stack does
     assert building_database() == []
+    # Its folder of configuration and logs (a process killed outright cannot remove it)
+    import glob
+    import shutil
+    import tempfile
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), building + "*")):
+        shutil.rmtree(folder)
