@@ -21,7 +21,7 @@ import requests
 from ogone_core import directlink as core_directlink
 from ogone_core.sandbox import DEFAULT_MERCHANT, start_server
 from ogone_core.sandbox.customer import CustomerError, pay
-from ogone_core.transport import RequestsTransport
+from ogone_core.transport_pool import shared_transport
 
 from trytond import config as trytond_config
 from trytond.tests.test_tryton import DB_NAME
@@ -195,8 +195,8 @@ class FaultMatrixTestCase(unittest.TestCase):
 
         # DirectLink calls made by trytond give up after READ_TIMEOUT
         transport = mock.patch.object(
-            core_directlink, 'RequestsTransport', functools.partial(
-                RequestsTransport, read_timeout=READ_TIMEOUT))
+            core_directlink, 'shared_transport', functools.partial(
+                shared_transport, read_timeout=READ_TIMEOUT))
         transport.start()
         cls.addClassCleanup(transport.stop)
 
