@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-core test-tryton test-topology stack browser doc bench bench-quick clean
+.PHONY: demo test test-core test-tryton test-topology load stack browser doc bench bench-quick clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,14 @@ test-tryton: $(VENV)/.installed
 stack: $(VENV)/.installed
 	$(PY) -m topology
 
+# The load tests run at a fifth of their size here (OGONE_LOAD_SCALE) to keep the suite near 10 minutes on
+# 2 cores; -rP shows the figures they print. `make load` runs them at full size: bench/README.md
 test-topology: $(VENV)/.installed
-	$(PY) -m pytest -q topology/tests
+	OGONE_LOAD_SCALE=$${OGONE_LOAD_SCALE:-0.2} $(PY) -m pytest -q -rP topology/tests
+
+load: $(VENV)/.installed
+	OGONE_LOAD_SCALE=1 $(PY) -m pytest -q -s topology/tests/test_storm.py topology/tests/test_checkouts.py \
+	  topology/tests/test_group.py
 
 # The Sphinx documentation in build/doc; a warning (a broken reference, say) fails the build
 doc: $(VENV)/.installed
@@ -55,6 +61,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_feedback_verify.py
 	$(PY) bench/bench_feedback.py
 	$(PY) bench/bench_group.py
+	$(PY) bench/bench_log_guard.py
 
 # A few requests of each kind through gunicorn and PostgreSQL: the bench still works and its requests do what
 # they should (nothing is timed)

@@ -200,10 +200,9 @@ def _verified_quickly(params: Params, passphrase: str, algorithm: "Algorithm | s
     except TypeError:
         return None
     plan = _received_plans.get(names)
-    if plan is None:
+    known = plan is not None
+    if not known:
         plan = _ReceivedPlan(names)
-        if len(_received_plans) < _CACHE_LIMIT:
-            _received_plans[names] = plan
     if plan.shasign is None or not plan.signed_index:
         return None
     selected = plan.select(values)
@@ -224,6 +223,9 @@ def _verified_quickly(params: Params, passphrase: str, algorithm: "Algorithm | s
             return None
     except ValueError:
         return None
+    # Kept only once signed with the passphrase: anyone can post made-up names to the return URL.
+    if not known and len(_received_plans) < _CACHE_LIMIT:
+        _received_plans[names] = plan
     return names, values, plan.signed_index, selected
 
 

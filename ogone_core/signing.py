@@ -26,6 +26,9 @@ Params = Union[Mapping[str, object], Iterable[tuple[str, object]]]
 
 _UNDERSCORE_FIRST = str.maketrans({"_": "\x01"})
 _CACHE_LIMIT = 4096
+# Names are cached only up to this many characters in all: a request may carry names anyone made up, and
+# the official ones are short.
+_CACHEABLE_NAMES_LENGTH = 2048
 
 
 class Algorithm(str, Enum):
@@ -110,7 +113,7 @@ def _classify(name: str, direction: Direction) -> tuple[tuple, str] | None:
     # ASCII only: Unicode case folding would turn "ſtatus" into STATUS.
     signed = name.isascii() and upper != "SHASIGN" and upper in parameter_list(direction)
     entry = (_sort_key(upper, direction), upper) if signed else None
-    if len(cache) < _CACHE_LIMIT:
+    if len(cache) < _CACHE_LIMIT and len(name) <= _CACHEABLE_NAMES_LENGTH:
         cache[name] = entry
     return entry
 
@@ -131,7 +134,7 @@ def _plan(names: tuple[str, ...], direction: Direction) -> _Plan:
             raise InvalidRequest(f"parameter {entry[1]} is given more than once (names are case-insensitive)")
         keyed[entry[0]] = (index, entry[1])
     plan = _Plan(tuple(keyed[key] for key in sorted(keyed)), names)
-    if len(_plan_cache) < _CACHE_LIMIT:
+    if len(_plan_cache) < _CACHE_LIMIT and sum(map(len, names)) <= _CACHEABLE_NAMES_LENGTH:
         _plan_cache[direction, names] = plan
     return plan
 

@@ -12,6 +12,7 @@ A changed address or setting finds another transport; the one no longer used is 
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -24,6 +25,18 @@ MAX_SHARED_TRANSPORTS = 16
 
 _transports: "OrderedDict[tuple, RequestsTransport]" = OrderedDict()
 _lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    # A forked process holds copies of its parent's pooled sockets: writing to one would mix both processes'
+    # requests and answers on one connection. The child starts with transports of its own (and a new lock, in
+    # case another thread of the parent held it when forking).
+    global _transports, _lock
+    _transports = OrderedDict()
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def transport_key(url: str, **settings: Any) -> tuple:

@@ -332,3 +332,26 @@ def test_general_and_quick_verification_agree():
     assert repr(quick) == repr(general)
     assert dict(quick.signed) == dict(general.signed) and list(quick.signed) == SIGNED_NAMES
     assert quick.unsigned == general.unsigned == {"SessionID": "s-1"}
+
+
+def test_unsigned_feedbacks_with_made_up_names_leave_no_memory_behind():
+    # Anyone can post to the return URL: names it makes up must not stay in memory once the feedback is refused
+    # (a 2 MB request body a time, 4096 of them would otherwise keep 8 GB).
+    import gc
+    import tracemalloc
+
+    def hostile(number):
+        return [("ORDERID", "1"), ("STATUS", "9"), (f"X{number:06d}" + "Y" * 100_000, ""), ("SHASIGN", "00" * 64)]
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for number in range(100):
+            with pytest.raises(SignatureError):
+                verify_feedback(hostile(number), SHA_OUT)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    kept = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert kept < 1_000_000, f"{kept} bytes kept after 100 refused feedbacks of 100 kB names"

@@ -203,3 +203,22 @@ def test_invalid_fault_rules_are_refused(sandbox, rule, message):
     assert message in answer["error"]
     unknown = admin(sandbox, "POST", "faults", json={"pspid": "NOBODY", "faults": {}}, expect=400)
     assert "unknown PSPID" in unknown["error"]
+
+
+def test_an_answer_is_held_on_a_connection_numbered_past_1024(sandbox):
+    # A sandbox serving many kept connections gets file descriptors above select()'s limit of 1024: the
+    # client still waiting must not look as if it had hung up.
+    import os
+
+    pipes = [os.pipe() for _ in range(600)]
+    try:
+        merchant = new_merchant(sandbox)
+        order_id = unique("Q")
+        fault(sandbox, merchant, orderid=order_id, faults={"answer_delay": 0.5, "pages": ["orderdirect"]},
+              times=1)
+        client = merchant.client()
+        assert order(client, order_id).status is Status.PAYMENT_REQUESTED
+    finally:
+        for pipe in pipes:
+            for end in pipe:
+                os.close(end)

@@ -7,6 +7,7 @@ things every time. Faults that answer 500, drop the connection or sleep on purpo
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -109,7 +110,15 @@ def fuzz_protocol_pages(server, request):
     if raw is not None:
         body += b"&" + raw
     if method == "GET":
-        response = requests.get(f"{url}?{body.decode('latin-1')}", timeout=30, allow_redirects=False)
+        # urllib3 writes the whole URL of a request at DEBUG: only this test puts PSWD, CARDNO and CVC in
+        # one, on purpose (the library POSTs them), and the suite's log guard must not see them.
+        urllib3_log = logging.getLogger("urllib3.connectionpool")
+        level = urllib3_log.level
+        urllib3_log.setLevel(logging.INFO)
+        try:
+            response = requests.get(f"{url}?{body.decode('latin-1')}", timeout=30, allow_redirects=False)
+        finally:
+            urllib3_log.setLevel(level)
     else:
         response = requests.post(url, data=body, headers={"Content-Type": content_type}, timeout=30,
                                  allow_redirects=False)

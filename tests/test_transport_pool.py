@@ -221,3 +221,43 @@ def test_a_stopped_sandbox_refuses_the_connections_it_kept(sandbox, pauses):
     sandbox.stopped = True
     with pytest.raises(ConnectionFailed):
         client.query(order_id="NEVER-SENT")
+
+
+def test_a_forked_process_opens_connections_of_its_own(server):
+    # A process forked after charging (multiprocessing, a prefork server) must not write to the connection
+    # its parent keeps: both would read each other's answers.
+    import os
+
+    server.script = [("echo",)]
+    transport = shared_transport(server.url)
+    transport.post(server.url, [("ORDERID", "PARENT-1")], encoding="utf-8", retry_safe=False)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            reply = shared_transport(server.url).post(server.url, [("ORDERID", "CHILD")], encoding="utf-8",
+                                                      retry_safe=False)
+            os._exit(0 if reply.body == b"ORDERID=CHILD" else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    transport.post(server.url, [("ORDERID", "PARENT-2")], encoding="utf-8", retry_safe=False)
+    peers = [request["peer"] for request in server.requests]
+    assert len(peers) == 3
+    assert peers[0] == peers[2] != peers[1]
+
+
+@pytest.mark.parametrize("length", [b"\xb2", b"\xb9", b"-1", b"1e3", b"9 9"])
+def test_the_sandbox_answers_a_request_whose_length_is_not_a_number(sandbox, length):
+    # Header values are read as ISO-8859-1, where "²" and "¹" are digits to str.isdigit but not to int()
+    import socket
+
+    with socket.create_connection((sandbox.host, sandbox.port), timeout=10) as connection:
+        connection.sendall(b"POST /ncol/test/querydirect.asp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + length
+                           + b"\r\n\r\nPSPID=SANDBOX")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 "), answer
+    assert DirectLinkClient(sandbox_account(sandbox)).query(order_id="NEVER-SENT").ncerror == "50001130"

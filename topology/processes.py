@@ -26,7 +26,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _new_group_dying_with_parent() -> None:
+def new_group_dying_with_parent() -> None:
     # Own process group: stopping it reaches the children (gunicorn workers, task processes).
     # The parent-death signal: if the process that started the stack is killed outright, its children
     # get SIGTERM instead of living on as orphans.
@@ -91,7 +91,7 @@ def start_process(name: str, command: list[str], log: Path, environment: dict[st
     output = open(log, "ab")
     try:
         popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                 env=environment, cwd=cwd, preexec_fn=_new_group_dying_with_parent)
+                                 env=environment, cwd=cwd, preexec_fn=new_group_dying_with_parent)
     finally:
         output.close()
     return Process(name, command, popen, log)

@@ -36,7 +36,7 @@ from typing import Iterator, Mapping, Optional, Sequence
 
 import requests
 
-from .processes import Process, StackError, free_port, start_process, wait_until
+from .processes import Process, StackError, free_port, new_group_dying_with_parent, start_process, wait_until
 
 __all__ = ["Stack", "StackError"]
 
@@ -86,7 +86,8 @@ def drop_abandoned_databases() -> list[str]:
         names = [name for name, in connection.execute("SELECT datname FROM pg_database").fetchall()]
         dropped = []
         for name in names:
-            match = re.fullmatch(r"topology_(\d+)_[0-9a-f]{6}", name)
+            # and the template such a stack was building under its name
+            match = re.fullmatch(r"topology_(\d+)_[0-9a-f]{6}(_building)?", name)
             if match and not os.path.exists(f"/proc/{match.group(1)}"):
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 dropped.append(name)
@@ -223,9 +224,11 @@ class Stack:
                 self._start_web()
                 for index in range(self.worker_count if self.start_workers else 0):
                     self.workers[index] = self._start_worker(index)
+                self._set_up_in_process()
+                # After the setup, which sets the crons' companies: trytond-cron writes the crons as it starts,
+                # and the setup's write would then fail on their concurrent update.
                 if self.cron_enabled:
                     self.cron = self._start_cron()
-                self._set_up_in_process()
             with self._step("web, workers, cron answering"):
                 self._wait_web()
                 for index in range(self.worker_count if self.start_workers else 0):
@@ -350,8 +353,10 @@ class Stack:
                    "--all", "--email", "admin@example.com", "-u", *MODULES, "--activate-dependencies"]
         log = self.log_dir / "trytond-admin.log"
         with open(log, "ab") as output:
+            # Ends with this process even when it is killed outright, like the stack's other processes
             finished = subprocess.run(command, env=self._environment("trytond-admin"), stdout=output,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=900)
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=900,
+                                      preexec_fn=new_group_dying_with_parent)
         if finished.returncode:
             raise StackError(f"trytond-admin failed ({finished.returncode}), see {log}:\n"
                              + "\n".join(log.read_text(errors="replace").splitlines()[-20:]))

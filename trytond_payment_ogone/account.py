@@ -141,8 +141,10 @@ class Account(ModelSQL, ModelView):
         "Ogone's servers must reach Tryton's address over HTTPS.")
 
     # Every feedback verifies with its account: the ogone_core account is
-    # built once per process, and a change of any account clears it in every
-    # process (trytond's cache synchronisation).
+    # built once per process for each version of the account's row. trytond
+    # tells the other processes of a change only every few minutes ([cache]
+    # clean_timeout): until then they would still take the former SHA-OUT
+    # passphrase.
     _ogone_cache = Cache('account.payment.ogone.account.ogone', context=False)
 
     @classmethod
@@ -240,10 +242,14 @@ class Account(ModelSQL, ModelView):
         return not self.currencies or currency in self.currencies
 
     def ogone(self):
-        "The ogone_core account: signs forms and verifies feedback"
-        core = self._ogone_cache.get(self.id)
+        """The ogone_core account: signs forms and verifies feedback
+
+        The instance may carry its write_date from a read of its own (as
+        Order.ogone_facts does), else its row is read."""
+        key = (self.id, self.write_date)
+        core = self._ogone_cache.get(key)
         if core is None:
-            core = self._ogone_cache.set(self.id, self._ogone())
+            core = self._ogone_cache.set(key, self._ogone())
         return core
 
     def _ogone(self):

@@ -215,6 +215,11 @@ class Payment(metaclass=PoolMeta):
     def process(cls, payments, group=None):
         """Processing by the accountant: a payment without saved card is
         sent its checkout link by e-mail"""
+        # One instance per payment: each process_ogone writes (the queued
+        # charge, the checkout link), which empties the transaction's cache,
+        # and instances of one list would then read the whole list again for
+        # each payment: minutes for a group of a thousand.
+        payments = [cls(p.id) for p in payments]
         by_link = []
         if not Transaction().context.get('_ogone_update'):
             by_link = [p for p in payments

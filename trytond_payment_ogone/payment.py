@@ -102,6 +102,7 @@ class OrderFacts(NamedTuple):
     ogone_order_id: str
     ogone_review: bool
     refunded: bool
+    account_written: object
 
     def at_rest(self, feedback):
         """Whether the feedback certainly neither moves the payment nor flags
@@ -744,7 +745,9 @@ class Order(ModelSQL, ModelView):
         Journal = pool.get('account.payment.journal')
         Currency = pool.get('currency.currency')
         Refund = pool.get('account.payment.ogone.refund')
+        Account = pool.get('account.payment.ogone.account')
         order = cls.__table__()
+        account = Account.__table__()
         payment = Payment.__table__()
         journal = Journal.__table__()
         currency = Currency.__table__()
@@ -758,11 +761,13 @@ class Order(ModelSQL, ModelView):
             .join(payment, condition=order.payment == payment.id)
             .join(journal, condition=payment.journal == journal.id)
             .join(currency, condition=order.currency == currency.id)
+            .join(account, condition=order.account == account.id)
             .select(
                 order.id, order.name, order.account, order.amount,
                 currency.code, payment.id, payment.state, payment.amount,
                 journal.currency, order.currency, payment.ogone_status,
                 payment.ogone_order_id, payment.ogone_review, refunded,
+                account.write_date,
                 where=(order.name == name)
                 & (journal.process_method == 'ogone'),
                 order_by=[order.create_date.desc, order.id.desc]))

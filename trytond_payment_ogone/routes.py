@@ -313,7 +313,8 @@ class Ogone(Router):
         verified = None
         signature_refused = []
         for facts in candidates:
-            account = Account(facts.account).ogone()
+            account = Account(
+                facts.account, write_date=facts.account_written).ogone()
             try:
                 feedback = verify_feedback(
                     feedback_params(request, account.charset),

@@ -63,7 +63,10 @@ def _hung_up(connection: Optional[socket.socket]) -> bool:
     if connection is None:
         return False
     try:
-        readable, _, _ = select.select([connection], [], [], 0)
+        # poll, not select: select() refuses a descriptor numbered past 1024, as a busy sandbox's are
+        poller = select.poll()
+        poller.register(connection, select.POLLIN)
+        readable = poller.poll(0)
         # Readable with nothing to read is the end of the stream; bytes waiting are the client's next request.
         return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):

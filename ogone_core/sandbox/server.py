@@ -40,9 +40,10 @@ class SandboxRequestHandler(WSGIRequestHandler):
         super().finish()
 
     def run_wsgi(self) -> None:
+        # isascii: headers are read as ISO-8859-1, whose "²" is a digit to isdigit() and not to int()
         length = self.headers.get("Content-Length") or "0"
         if ("chunked" in (self.headers.get("Transfer-Encoding") or "").lower() or self.headers.get("Expect")
-                or not length.isdigit() or int(length) > MAX_BUFFERED_BODY):
+                or not (length.isascii() and length.isdigit()) or int(length) > MAX_BUFFERED_BODY):
             self._body_read = False
             return super().run_wsgi()  # the connection is closed after the answer, as werkzeug does
         body = self.rfile.read(int(length))

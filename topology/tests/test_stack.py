@@ -158,3 +158,53 @@ def test_the_command_stops_everything_on_sigterm(tmp_path):
             command.kill()
     assert [pid for pgid in pids for pid in group_members(pgid)] == []
     assert not database_exists(database)
+
+
+def processes_naming(text):
+    "The pids of the processes whose command line holds ``text``"
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if text.encode() in cmdline.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_stack_killed_while_building_its_template_leaves_nothing_behind(tmp_path):
+    # A template of a name of its own, so that this stack builds one, as after a change of the module
+    script = ("import topology.stack as stack; "
+              f"stack.template_name = lambda: 'topology_template_killed_{os.getpid()}'; "
+              "stack.Stack(web_processes=1, workers=0, cron=False).start()")
+    starting = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    building = f"topology_{starting.pid}_"
+    import psycopg
+
+    def building_database():
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
+            return [name for name, in connection.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (building + "%_building",))]
+    try:
+        end = time.monotonic() + 60
+        while not (building_database() and processes_naming(building)):
+            assert starting.poll() is None and time.monotonic() < end, "the template build did not start"
+            time.sleep(0.05)
+    finally:
+        starting.kill()
+        starting.wait()
+    end = time.monotonic() + 30
+    while processes_naming(building):  # trytond-admin ends with the process that started it
+        assert time.monotonic() < end, f"left running: {processes_naming(building)}"
+        time.sleep(0.1)
+    from topology.stack import drop_abandoned_databases
+    drop_abandoned_databases()  # as the next stack does
+    assert building_database() == []
+    # Its folder of configuration and logs (a process killed outright cannot remove it)
+    import glob
+    import shutil
+    import tempfile
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), building + "*")):
+        shutil.rmtree(folder)

@@ -359,6 +359,39 @@ class PostgreSQLTroubleTestCase(RouteTestCase):
             len([1 for _, st, applied in payment['feedbacks']
                     if applied and st == '9']), 1)
 
+    def test_duplicate_feedback_while_the_payment_changes(self):
+        "A duplicate of the news that settled a payment changed meanwhile flags it for review"
+        changes = [
+            ('amount', "UPDATE account_payment SET amount = 36 "
+                "WHERE id = %s"),
+            ('draft', "UPDATE account_payment SET state = 'draft' "
+                "WHERE id = %s"),
+            ]
+        for name, change in changes:
+            with self.subTest(change=name):
+                payment_id, token = self.new_payment('33.00')
+                order_id = self.open_checkout(token)
+                params = self.feedback(order_id, 9, '33')
+                self.assertEqual(self.send(params, 'server').status_code, 200)
+                # The accountant's change is not committed yet when the
+                # duplicate comes: it waits for it and sees it
+                connection, end = self.other_connection()
+                connection.cursor().execute(change, (payment_id,))
+                with ThreadPoolExecutor(max_workers=1) as executor:
+                    try:
+                        sent = executor.submit(self.send, params, 'server')
+                        self.wait_until(
+                            lambda: self.waiting_for_locks() >= 1)
+                    finally:
+                        end(commit=True)
+                    response = sent.result()
+                self.assertEqual(response.status_code, 200, response.text)
+                self.assertEqual(self.payment(payment_id)['feedbacks'], [
+                        ('server', '9', True), ('server', '9', False)])
+                with Transaction().start(DB_NAME, 0):
+                    Payment = Pool(DB_NAME).get('account.payment')
+                    self.assertTrue(Payment(payment_id).ogone_review)
+
     def pending_tasks(self):
         with Transaction().start(DB_NAME, 0, readonly=True):
             Queue = Pool(DB_NAME).get('ir.queue')
