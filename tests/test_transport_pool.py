@@ -4,6 +4,7 @@ import threading
 from collections import OrderedDict
 
 import pytest
+import requests
 
 import ogone_core.transport_pool as pool_module
 import ogone_core.transport as transport_module
@@ -192,6 +193,19 @@ def test_the_sandbox_keeps_a_connection_open_for_the_next_requests(sandbox):
     for _ in range(10):
         assert DirectLinkClient(sandbox_account(sandbox)).query(order_id="NEVER-SENT").ncerror == "50001130"
     assert len(sandbox.accepted) == 1
+
+
+def test_a_client_that_asks_to_close_is_told_so_and_its_next_request_is_answered(sandbox):
+    # A browser or a script sending "Connection: close" goes on with a new connection for its next request;
+    # a sandbox closing without saying so made that next request fail with RemoteDisconnected.
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    for number in range(3):
+        answer = session.post(f"{sandbox.test_base_url}querydirect.asp", timeout=10,
+                              data={"PSPID": "SANDBOX", "ORDERID": f"CLOSE-{number}"})
+        assert answer.status_code == 200
+        assert answer.headers.get("Connection", "").lower() == "close"
+    assert len(sandbox.accepted) == 3
 
 
 def test_the_sandbox_serves_concurrent_kept_connections(sandbox):

@@ -60,7 +60,10 @@ class SandboxRequestHandler(WSGIRequestHandler):
             self.rfile = socket_file
 
     def send_header(self, keyword: str, value: str) -> None:
-        if keyword.lower() == "connection" and value.lower() == "close" and self._body_read:
+        # A client that asked to close (Connection: close, HTTP/1.0) is told so, or it would send its next
+        # request on a connection the sandbox is closing.
+        if (keyword.lower() == "connection" and value.lower() == "close" and self._body_read
+                and not self.close_connection):
             return
         super().send_header(keyword, value)
 
