@@ -1,50 +1,51 @@
 """The return URL under load: Ogone's server-to-server feedback against a bare route of the same server.
 
-gunicorn serves ``bench/wsgi.py`` (trytond's application plus a baseline path) with 2 workers on a fresh
-PostgreSQL database where account_payment_ogone is activated; 16 client threads send requests over
-keep-alive connections. Three kinds of request, measured in turn in each round:
+The topology's ``Stack`` (without trytond-worker nor cron: the return URL queues nothing) serves
+``bench/wsgi.py`` (trytond's application plus a baseline path) with gunicorn, 2 workers, on a copy of its
+template PostgreSQL database where account_payment_ogone is activated, with its company, Ogone account and
+journal; 16 client threads send requests over keep-alive connections. Four kinds of request, measured in
+turn in each round:
 
-- baseline: the bare route of bench/wsgi.py, a writable trytond transaction and a constant answer;
+- baseline: the bare route of bench/wsgi.py, a writable trytond transaction and a constant answer (the
+  issue's baseline: psycopg sends no BEGIN for a transaction without a statement, so it costs PostgreSQL
+  nothing);
+- one statement: the same with a ``SELECT 1`` in the transaction (BEGIN, SELECT, COMMIT), for reference;
 - first feedback: a correctly signed paid feedback (STATUS 9) for a payment not paid yet, each request a
   different payment (submitted, with its order: the payment is processed and succeeds);
 - duplicate: the same paid feedback again for a payment already paid (kept in the history, moves nothing).
 
 Prints requests per second of each (median of the rounds) and the ratio against the baseline of the same
-round (median). Then checks what the requests did: every first feedback paid its payment with exactly one
-applied feedback, no duplicate moved anything. Not a test: nothing is asserted on a time.
+round (median), and against the one-statement route. Then checks what the requests did: every first
+feedback paid its payment with exactly one applied feedback, no duplicate moved anything. Not a test:
+nothing is asserted on a time.
 
-    python bench/bench_feedback.py            # the figures of bench/README.md (about 2 minutes)
+    python bench/bench_feedback.py            # the figures of bench/README.md (a few minutes)
     python bench/bench_feedback.py --quick    # a few requests of each kind: the bench still works
     python bench/bench_feedback.py --profile first|duplicate   # cProfile of the workers on that kind
 
-PostgreSQL from BENCH_POSTGRESQL_URI or POSTGRESQL_URI (default postgresql://postgres@127.0.0.1:5432/); the database
-``bench_feedback_<pid>`` is dropped at the end.
+PostgreSQL at the stack's address (127.0.0.1:5432); the stack drops its database when it stops. A wrong result
+(a payment not paid once, a duplicate that moved anything, a request not answered 200) exits non-zero.
 """
 from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import queue
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ogone_core import compute_shasign  # noqa: E402
+from ogone_core.sandbox.merchants import DEFAULT_MERCHANT  # noqa: E402
 
-SHA_OUT = 'bench_sha_out_passphrase_01'
-SHA_IN = 'bench_sha_in_passphrase_001'
 CLIENTS = 16
 WORKERS = 2
 FULL = {'rounds': 3, 'baseline': 1500, 'first': 300, 'duplicate': 800}
@@ -53,84 +54,24 @@ WARMUP = 32
 PROFILED = 300
 
 
-def python():
-    return sys.executable
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def admin_connection(uri):
-    import psycopg
-    return psycopg.connect(uri.rstrip('/') + '/postgres', autocommit=True)
-
-
-def create_database(uri, name, work):
-    "A database with the module activated, the trytond configuration that reaches it"
-    config = work / 'trytond.conf'
-    config.write_text(f'[database]\nuri = {uri}\n')
-    with admin_connection(uri) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    password = work / 'admin-password'
-    password.write_text('bench-admin-password\n')
-    subprocess.run(
-        [str(Path(python()).parent / 'trytond-admin'), '-c', str(config), '-d', name, '--all',
-            '-u', 'account_payment_ogone', '--activate-dependencies', '--email', 'admin@example.com'],
-        check=True, stdout=subprocess.DEVNULL,
-        env={**os.environ, 'TRYTONPASSFILE': str(password)})
-    return config
-
-
-def drop_database(uri, name):
-    with admin_connection(uri) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def populate(database, payments):
-    """An Ogone account and journal, ``payments`` submitted payments each with its order (what the checkout
+def populate(stack, payments):
+    """``payments`` submitted payments on the stack's Ogone journal, each with its order (what the checkout
     page creates); return the ORDERIDs"""
     from trytond.modules.company.tests import set_company
-    from trytond.pool import Pool
-    from trytond.transaction import Transaction
 
-    pool = Pool(database)
-    pool.init()
-    with Transaction().start(database, 0):
-        Currency = pool.get('currency.currency')
-        Party = pool.get('party.party')
+    with stack.transaction() as pool:
         Company = pool.get('company.company')
-        Account = pool.get('account.payment.ogone.account')
-        Journal = pool.get('account.payment.journal')
         Payment = pool.get('account.payment')
-        eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
-        eur.save()
-        company = Company(party=Party(name="Bench Shop"), currency=eur)
-        company.party.save()
-        company.save()
-        account = Account(
-            name="Bench", pspid='BENCH', api_user_id='BENCHAPI', api_password='bench-api-password',
-            sha_in_secret=SHA_IN, sha_out_secret=SHA_OUT, environment='custom',
-            base_url='http://127.0.0.1:9/ncol/test/', order_id_prefix='bench')
-        account.save()
-        journal = Journal(
-            name="Ogone", process_method='ogone', ogone_account=account, currency=eur, company=company)
-        journal.save()
-        with set_company(company):
-            party = Party(name="Jeanne Dupont")
-            party.save()
+        with set_company(Company(stack.company_id)):
             records = Payment.create([{
-                        'company': company.id, 'journal': journal.id, 'kind': 'receivable',
-                        'party': party.id, 'amount': Decimal('42.50'), 'reference': f'INV-{i}',
+                        'company': stack.company_id, 'journal': stack.journal_id, 'kind': 'receivable',
+                        'party': stack.party_id, 'amount': Decimal('42.50'), 'reference': f'INV-{i}',
                         } for i in range(payments)])
             Payment.submit(records)
             order_ids = []
             for payment in Payment.browse(records):
                 payment.process_ogone()
                 order_ids.append(payment.ogone_checkout_order().name)
-        Transaction().commit()
     return order_ids
 
 
@@ -153,48 +94,8 @@ def feedback_body(order_id):
         'CN': 'Jeanne Dupont', 'TRXDATE': '11/30/26', 'PAYID': f'30{order_id.rsplit("-", 2)[1]}',
         'NCERROR': '0', 'BRAND': 'VISA', 'IP': '192.0.2.10',
         }
-    params['SHASIGN'] = compute_shasign(params, SHA_OUT, 'sha512', direction='out')
+    params['SHASIGN'] = compute_shasign(params, DEFAULT_MERCHANT.sha_out, 'sha512', direction='out')
     return urlencode(params).encode('ascii')
-
-
-class Server:
-    "gunicorn serving bench/wsgi.py"
-
-    def __init__(self, config, database, work, profile=None):
-        self.port = free_port()
-        self.url = f'http://127.0.0.1:{self.port}'
-        env = {**os.environ, 'TRYTOND_CONFIG': str(config), 'TRYTOND_DATABASE_NAMES': database,
-            'PYTHONPATH': str(ROOT / 'bench')}
-        command = [str(Path(python()).parent / 'gunicorn'), '--workers', str(WORKERS),
-            '--bind', f'127.0.0.1:{self.port}', '--log-level', 'warning', '--timeout', '120']
-        if profile:
-            env['BENCH_PROFILE_DIR'] = str(work)
-            command += ['--config', str(ROOT / 'bench' / 'gunicorn_profile.py')]
-        self.process = subprocess.Popen(command + ['wsgi:app'], env=env, cwd=str(work))
-
-    def wait_ready(self, path, timeout=120):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
-            try:
-                connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
-                connection.request('GET', path)
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not answer in time")
-            time.sleep(0.2)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def load(port, requests):
@@ -238,12 +139,11 @@ def load(port, requests):
     return time.perf_counter() - began, statuses
 
 
-def check(database, first_order_ids, duplicate_order_id, duplicates):
+def check(stack, first_order_ids, duplicate_order_id, duplicates):
     "What the requests did to the payments"
     import psycopg
-    from trytond import config
-    uri = config.get('database', 'uri').rstrip('/') + '/' + database
-    with psycopg.connect(uri) as connection:
+    from topology.stack import POSTGRESQL_URI
+    with psycopg.connect(POSTGRESQL_URI + stack.database) as connection:
         paid, = connection.execute(
             "SELECT count(*) FROM account_payment p JOIN account_payment_ogone_order o ON o.payment = p.id "
             "WHERE o.name = ANY(%s) AND p.state = 'succeeded' AND p.ogone_status = '9'",
@@ -274,70 +174,72 @@ def main():
     sizes = QUICK if args.quick else FULL
     if args.profile:
         sizes = {'rounds': 1, 'baseline': 0, 'first': PROFILED if args.profile == 'first' else 0, 'duplicate': 0}
-    uri = (os.environ.get('BENCH_POSTGRESQL_URI') or os.environ.get('POSTGRESQL_URI')
-        or 'postgresql://postgres@127.0.0.1:5432/')
-    database = f'bench_feedback_{os.getpid()}'
     with tempfile.TemporaryDirectory(prefix='bench-feedback-') as work:
-        work = Path(work)
-        try:
-            problems = run(args, sizes, uri, database, work)
-        finally:
-            drop_database(uri, database)
+        problems = run(args, sizes, Path(work))
     if problems:
         print("WRONG: " + "; ".join(problems))
         sys.exit(1)
     print("checked: every first feedback paid its payment once; no duplicate moved anything")
 
 
-def run(args, sizes, uri, database, work):
-    "Create and fill the database, serve it, send the requests; return what is wrong with their effect"
-    config = create_database(uri, database, work)
-    os.environ['TRYTOND_CONFIG'] = str(config)
-    from trytond import backend
-    server = None
+def start_stack(work, profile):
+    """The topology's PostgreSQL database and gunicorn, serving bench/wsgi.py; no trytond-worker nor cron:
+    the return URL queues nothing"""
+    from topology import Stack
+    web_args = ['--pythonpath', str(ROOT / 'bench'), '--timeout', '120']
+    environment = {}
+    if profile:
+        web_args += ['--config', str(ROOT / 'bench' / 'gunicorn_profile.py')]
+        environment['BENCH_PROFILE_DIR'] = str(work)
+    return Stack(web_processes=WORKERS, workers=0, cron=False, web_app='wsgi:app', web_args=web_args,
+        web_environment=environment).start()
+
+
+def run(args, sizes, work):
+    "Start the stack, fill its database, send the requests; return what is wrong with their effect"
+    stack = start_stack(work, args.profile)
     try:
-        order_ids = populate(database, 1 + WARMUP + sizes['rounds'] * sizes['first'])
-        backend.Database(database).close()
+        order_ids = populate(stack, 1 + WARMUP + sizes['rounds'] * sizes['first'])
         duplicate_order_id, warmup_ids, order_ids = order_ids[0], order_ids[1:1 + WARMUP], order_ids[1 + WARMUP:]
-        server = Server(config, database, work, profile=args.profile)
-        baseline_path = f'/{database}/bench/baseline'
-        feedback_path = f'/{database}/r/account_payment_ogone/return'
-        server.wait_ready(baseline_path)
+        baseline_path = f'/{stack.database}/bench/baseline'
+        feedback_path = f'/{stack.database}/r/account_payment_ogone/return'
+        port = stack.web_port
         # Warm up: every worker has loaded what the first requests load
         duplicate_body = feedback_body(duplicate_order_id)
         warmup = ([get(baseline_path)] * WARMUP + [post(feedback_path, duplicate_body)]
             + [post(feedback_path, feedback_body(o)) for o in warmup_ids]
             + [post(feedback_path, duplicate_body)] * WARMUP)
-        _, statuses = load(server.port, warmup)
+        _, statuses = load(port, warmup)
         if set(statuses) != {200}:
-            raise RuntimeError(f"warm-up answered {sorted(set(statuses), key=str)}")
+            return [f"warm-up answered {sorted(set(statuses), key=str)}"]
         failures = 0
         if args.profile:
-            sent = load_profiled(server, args.profile, work, feedback_path, duplicate_body, order_ids)
+            sent = load_profiled(stack, args.profile, work, feedback_path, duplicate_body, order_ids)
             first_sent = order_ids if args.profile == 'first' else []
             duplicates = WARMUP + 1 + (sent if args.profile == 'duplicate' else 0)
         else:
             first_sent, duplicates, failures = measure(
-                server.port, sizes, baseline_path, feedback_path, duplicate_body, order_ids)
+                port, sizes, baseline_path, feedback_path, duplicate_body, order_ids)
             duplicates += WARMUP + 1
+        problems = check(stack, warmup_ids + first_sent, duplicate_order_id, duplicates)
     finally:
-        if server:
-            server.stop()
-        backend.Database(database).close()
-    problems = check(database, warmup_ids + first_sent, duplicate_order_id, duplicates)
+        stack.stop()
     if failures:
         problems.append(f"{failures} requests not answered 200")
     return problems
 
 
 def measure(port, sizes, baseline_path, feedback_path, duplicate_body, order_ids):
-    rates = {'baseline': [], 'first': [], 'duplicate': []}
+    statement_path = baseline_path.replace('/baseline', '/statement')
+    rates = {'baseline': [], 'statement': [], 'first': [], 'duplicate': []}
     ratios = {'first': [], 'duplicate': []}
+    statement_ratios = {'first': [], 'duplicate': []}
     first_sent, duplicates = [], 0
     failures = 0
     for round_ in range(sizes['rounds']):
         kinds = {
             'baseline': [get(baseline_path)] * sizes['baseline'],
+            'statement': [get(statement_path)] * sizes['baseline'],
             'first': [post(feedback_path, feedback_body(o))
                 for o in order_ids[round_ * sizes['first']:(round_ + 1) * sizes['first']]],
             'duplicate': [post(feedback_path, duplicate_body)] * sizes['duplicate'],
@@ -348,25 +250,28 @@ def measure(port, sizes, baseline_path, feedback_path, duplicate_body, order_ids
             rates[kind].append(len(requests) / seconds)
         for kind in ratios:
             ratios[kind].append(rates[kind][-1] / rates['baseline'][-1])
+            statement_ratios[kind].append(rates[kind][-1] / rates['statement'][-1])
         first_sent += order_ids[round_ * sizes['first']:(round_ + 1) * sizes['first']]
         duplicates += sizes['duplicate']
     print(f"{WORKERS} gunicorn workers, {CLIENTS} clients, PostgreSQL, {sizes['rounds']} rounds "
-        f"(median): requests/s and ratio to the baseline of the same round")
-    for kind, label in (('baseline', 'baseline (writable transaction)'), ('first', 'first feedback'),
+        f"(median): requests/s, ratio to the baseline and to one statement of the same round")
+    for kind, label in (('baseline', 'baseline (writable transaction)'),
+            ('statement', 'one statement (SELECT 1)'), ('first', 'first feedback'),
             ('duplicate', 'duplicate of a final feedback')):
-        ratio = f"{statistics.median(ratios[kind]):6.3f}" if kind in ratios else '      '
+        ratio = (f"{statistics.median(ratios[kind]):6.3f} {statistics.median(statement_ratios[kind]):6.3f}"
+            if kind in ratios else ' ' * 13)
         print(f"  {label:<34} {statistics.median(rates[kind]):8.1f} req/s  {ratio}"
             f"   rounds: {', '.join(f'{r:.1f}' for r in rates[kind])}")
     return first_sent, duplicates, failures
 
 
-def load_profiled(server, kind, work, feedback_path, duplicate_body, order_ids):
+def load_profiled(stack, kind, work, feedback_path, duplicate_body, order_ids):
     "Serve the kind with the workers' profilers on, then print the merged summary; return how many were sent"
     import pstats
     requests = ([post(feedback_path, feedback_body(o), profiled=True) for o in order_ids] if kind == 'first'
         else [post(feedback_path, duplicate_body, profiled=True)] * PROFILED)
-    seconds, statuses = load(server.port, requests)
-    server.stop()
+    seconds, statuses = load(stack.web_port, requests)
+    stack.web.stop()  # each worker writes its profile as it exits
     profiles = sorted(work.glob('profile-*.prof'))
     stats = pstats.Stats(*map(str, profiles))
     print(f"{kind}: {len(requests)} requests in {seconds:.2f} s ({len(requests) / seconds:.1f} req/s under "

@@ -2,7 +2,9 @@
 
 ``/<database>/bench/baseline`` opens a writable trytond transaction on the database and answers a constant:
 what any route of the module pays at least (a worker, a connection from the pool, a transaction, the
-response). Every other path goes to ``trytond.application.app``.
+response). psycopg begins a transaction on PostgreSQL with its first statement, so this one sends none:
+``/<database>/bench/statement`` does the same with a ``SELECT 1`` (BEGIN, SELECT, COMMIT). Every other path
+goes to ``trytond.application.app``.
 
 With BENCH_PROFILE_DIR set, the requests that carry ``X-Bench-Profile`` run under cProfile, and each worker
 writes its profile there when it exits (bench/gunicorn_profile.py).
@@ -14,6 +16,7 @@ from trytond.application import app as trytond_app
 from trytond.transaction import Transaction
 
 BASELINE = '/bench/baseline'
+STATEMENT = '/bench/statement'
 PROFILE_DIR = os.environ.get('BENCH_PROFILE_DIR')
 profile = cProfile.Profile() if PROFILE_DIR else None
 
@@ -21,8 +24,10 @@ profile = cProfile.Profile() if PROFILE_DIR else None
 def app(environ, start_response):
     path = environ.get('PATH_INFO', '')
     database, _, rest = path.lstrip('/').partition('/')
-    if '/' + rest == BASELINE:
+    if '/' + rest in {BASELINE, STATEMENT}:
         with Transaction().start(database, 0, readonly=False) as transaction:
+            if '/' + rest == STATEMENT:
+                transaction.connection.cursor().execute('SELECT 1')
             transaction.commit()
         start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '2')])
         return [b'OK']

@@ -1,6 +1,6 @@
 """The production topology on one machine: PostgreSQL, a fresh database with account_payment_ogone,
-gunicorn serving ``trytond.application:app`` with several processes, ``trytond-worker`` processes, one
-``trytond-cron`` and ``ogone-sandbox``, all on loopback ports.
+gunicorn serving ``trytond.application:app`` (or another WSGI application) with several processes,
+``trytond-worker`` processes, one ``trytond-cron`` and ``ogone-sandbox``, all on loopback ports.
 
     with Stack(web_processes=2, workers=2) as stack:
         stack.proteus()                          # proteus, in this process, on the stack's database
@@ -109,6 +109,9 @@ class Stack:
     (``feedback_timing``, ``settle_delay``, ...; the feedback URLs are set to the account's return URL);
     ``log_dir`` where each process writes its log (kept; by default a temporary directory, removed);
     ``trytond_config`` extra sections, e.g. ``{"account_payment_ogone": {"lost_after": "120"}}``;
+    ``web_app`` the WSGI application gunicorn serves (``module:name``, ``trytond.application:app`` by default),
+    with ``web_args`` extra gunicorn arguments (``--pythonpath``, ``--config``) and ``web_environment`` extra
+    variables of its processes;
     ``start_workers``: False leaves the trytond-worker processes to ``restart_worker`` (a bench that first runs
     the queue's tasks in its own process);
     ``use_template``: copy the database from a template database kept in PostgreSQL for this code
@@ -123,7 +126,8 @@ class Stack:
                  log_dir: Optional[os.PathLike] = None,
                  trytond_config: Optional[Mapping[str, Mapping[str, object]]] = None,
                  use_template: bool = True, start_workers: bool = True, deadline: float = 120.0,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, web_app: str = "trytond.application:app",
+                 web_args: Sequence[str] = (), web_environment: Optional[Mapping[str, str]] = None) -> None:
         self.web_processes = web_processes
         self.web_threads = web_threads
         self.worker_count = workers
@@ -135,6 +139,9 @@ class Stack:
         self.trytond_config = {section: dict(options) for section, options in (trytond_config or {}).items()}
         self.use_template = use_template
         self.start_workers = start_workers
+        self.web_app = web_app
+        self.web_args = list(web_args)
+        self.web_environment = dict(web_environment or {})
         self.deadline = deadline
         self.verbose = verbose
         self.folder = Path(tempfile.mkdtemp(prefix=f"{self.database}-"))
@@ -366,7 +373,7 @@ class Stack:
         # workers, so each of them serves the database from its first request.
         command = [str(BIN / "gunicorn"), "--preload", "--workers", str(self.web_processes),
                    "--bind", f"127.0.0.1:{self.web_port}", "--graceful-timeout", "5",
-                   "--error-logfile", "-", "trytond.application:app"]
+                   "--error-logfile", "-", *self.web_args, self.web_app]
         if self.web_threads > 1:
             command[1:1] = ["--threads", str(self.web_threads)]
         if _gunicorn_has_control_socket():
@@ -374,6 +381,7 @@ class Stack:
             command[1:1] = ["--no-control-socket"]
         environment = self._environment(f"{self.database}-web")
         environment["TRYTOND_DATABASE_NAMES"] = self.database
+        environment.update(self.web_environment)
         self.web = start_process("web", command, self.log_dir / "web.log", environment, cwd=self.folder)
 
     def _start_worker(self, index: int) -> Process:
