@@ -3,7 +3,6 @@ nothing that is not correctly signed changes a payment, its feedback history or 
 
 The budget is fixed and the examples derandomized: the same requests, in a few seconds, every run.
 """
-from decimal import Decimal
 from urllib.parse import quote, urlencode
 
 import requests
@@ -11,13 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ogone_core import compute_shasign
 
-from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from .test_route import INPUT, _setup_database
-from .tools import SHA_IN, SHA_OUT, TrytonServer, signed_feedback
+from .tools import (
+    SHA_IN, SHA_OUT, TrytonServer, create_submitted_payment, signed_feedback)
 
 FUZZ = settings(
     max_examples=120, derandomize=True, deadline=None, database=None,
@@ -143,7 +142,7 @@ class AccountPaymentOgoneFuzzTestCase(RouteTestCase):
                 ('paid', "Ogone", True, True),
                 ('latin', "Ogone ISO-8859-1", False, False),
                 ('unopened', "Ogone", None, False)]:
-            payment_id, token = cls._create_payment(journal)
+            payment_id, token = create_submitted_payment(DB_NAME, journal)
             cls.tokens.append(token)
             if save_card is None:
                 continue
@@ -170,28 +169,6 @@ class AccountPaymentOgoneFuzzTestCase(RouteTestCase):
         super().setUp()
         if DB_NAME == ':memory:':
             self.skipTest("a server thread cannot see an in-memory database")
-
-    @staticmethod
-    def _create_payment(journal_name):
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        with Transaction().start(DB_NAME, 1) as transaction:
-            company, = Company.search([])
-            with set_company(company):
-                journal, = Journal.search([('name', '=', journal_name)])
-                party = Party(name="Jane Doe")
-                party.save()
-                payment = Payment(
-                    company=company, journal=journal, kind='receivable',
-                    party=party, amount=Decimal('42.50'), reference="INV-1")
-                payment.save()
-                Payment.submit([payment])
-                Payment.process_ogone(payment)
-                transaction.commit()
-                return payment.id, payment.ogone_checkout_id
 
     @staticmethod
     def state():

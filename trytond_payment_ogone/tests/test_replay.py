@@ -3,18 +3,17 @@ order. Refused or history only, never a payment moved. (An old feedback replayed
 refund scenario, where the refund really went through the sandbox.)"""
 import os
 import sqlite3
-from decimal import Decimal
 
 import requests
 
 from trytond import backend, config
-from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase, drop_db
 from trytond.transaction import Transaction
 
 from .test_route import INPUT, _setup_database
-from .tools import SHA_OUT, TrytonServer, signed_feedback
+from .tools import (
+    SHA_OUT, TrytonServer, create_submitted_payment, signed_feedback)
 
 OTHER_SHA_OUT = 'replay_other_account_sha_out_3'
 
@@ -82,25 +81,7 @@ class AccountPaymentOgoneReplayTestCase(RouteTestCase):
         return f'{self.server.url}/{database}/r/account_payment_ogone/{route}'
 
     def create_payment(self, journal="Ogone", database=DB_NAME):
-        pool = Pool(database)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        with Transaction().start(database, 1) as transaction:
-            company, = Company.search([])
-            with set_company(company):
-                journal, = Journal.search([('name', '=', journal)])
-                party = Party(name="Jane Doe")
-                party.save()
-                payment = Payment(
-                    company=company, journal=journal, kind='receivable',
-                    party=party, amount=Decimal('42.50'), reference="INV-1")
-                payment.save()
-                Payment.submit([payment])
-                Payment.process_ogone(payment)
-                transaction.commit()
-                payment_id, token = payment.id, payment.ogone_checkout_id
+        payment_id, token = create_submitted_payment(database, journal)
         page = self.http.get(
             self.url(f'checkout/{token}', database), timeout=60)
         self.assertEqual(page.status_code, 200, page.text)

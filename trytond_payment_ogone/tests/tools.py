@@ -193,6 +193,33 @@ def register_card(base_url, account, alias, card_number):
 
 
 
+def create_submitted_payment(database, journal_name):
+    """A payment of 42.50 submitted on the journal and given its checkout
+    link, committed as an accountant would; return its id and token"""
+    from trytond.modules.company.tests import set_company
+    from trytond.transaction import Transaction
+
+    pool = Pool(database)
+    Company = pool.get('company.company')
+    Journal = pool.get('account.payment.journal')
+    Party = pool.get('party.party')
+    Payment = pool.get('account.payment')
+    with Transaction().start(database, 1) as transaction:
+        company, = Company.search([])
+        with set_company(company):
+            journal, = Journal.search([('name', '=', journal_name)])
+            party = Party(name="Jane Doe")
+            party.save()
+            payment = Payment(
+                company=company, journal=journal, kind='receivable',
+                party=party, amount=Decimal('42.50'), reference="INV-1")
+            payment.save()
+            Payment.submit([payment])
+            Payment.process_ogone(payment)
+            transaction.commit()
+            return payment.id, payment.ogone_checkout_id
+
+
 def _server_side(model, call):
     from trytond.tests.test_tryton import DB_NAME
     from trytond.transaction import Transaction
