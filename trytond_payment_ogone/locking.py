@@ -1,8 +1,15 @@
 """Row locks that wait, for the records several requests may change at once."""
+import contextlib
+
 from sql import For
 
 from trytond import backend, config
 from trytond.transaction import Transaction
+
+try:
+    from psycopg import Pipeline
+except ImportError:  # SQLite only
+    Pipeline = None
 
 
 def lock_timeout():
@@ -36,18 +43,11 @@ def lock_rows(Model, records, share=False):
         # duplicate requests most would fail. In this REPEATABLE READ
         # transaction, a row updated by the request waited for raises a
         # serialization failure, so what follows always reads the rows as
-        # last committed.
-        cursor.execute("SELECT current_setting('lock_timeout')")
-        previous, = cursor.fetchone()
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true)",
-            (f'{lock_timeout() * 1000:d}ms',))
-        # In the order of their ids, so two requests never deadlock
-        cursor.execute(*table.select(
+        # last committed. In the order of their ids, so that two requests
+        # never deadlock.
+        with_lock_timeout(cursor, table.select(
                 table.id, where=table.id.in_(ids), order_by=table.id,
                 for_=For('SHARE' if share else 'UPDATE')))
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true)", (previous,))
     else:
         Model.lock(records)
     if backend.name == 'sqlite':
@@ -57,6 +57,31 @@ def lock_rows(Model, records, share=False):
         touch_rows(Model, records)
         for cache in transaction.cache.values():
             cache.clear()
+
+
+def with_lock_timeout(cursor, *queries):
+    """Run the queries, which take row locks, under the module's lock
+    timeout, and give the transaction its own timeout back afterwards: one
+    round trip to PostgreSQL (a pipeline) instead of one per statement
+
+    A query that cannot have its lock raises a DatabaseOperationalError
+    when the pipeline ends, and the statements after it are not run.
+    """
+    # libpq before 14 has no pipeline: one round trip per statement there
+    pipeline = (cursor.connection.pipeline() if Pipeline.is_supported()
+        else contextlib.nullcontext())
+    with pipeline:
+        cursor.execute(
+            "SELECT set_config('account_payment_ogone.lock_timeout_before', "
+            "current_setting('lock_timeout'), true)")
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true)",
+            (f'{lock_timeout() * 1000:d}ms',))
+        for query in queries:
+            cursor.execute(*query)
+        cursor.execute(
+            "SELECT set_config('lock_timeout', current_setting("
+            "'account_payment_ogone.lock_timeout_before'), true)")
 
 
 def touch_rows(Model, records):

@@ -3,15 +3,17 @@ import datetime as dt
 import logging
 import secrets
 import uuid
+from functools import partial
 from typing import NamedTuple
 
 from ogone_core import Category, HostedPaymentRequest, Operation, Status
 from ogone_core import UnknownStatus, amount_is_expressible, is_currency_code
 from ogone_core.ncerror import describe as describe_ncerror
-from sql import Null
+from sql import Column, For, Literal, Null
 from sql.functions import CurrentTimestamp
 from sql.operators import Exists
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -21,7 +23,8 @@ from trytond.pyson import Eval
 from trytond.report import Report
 from trytond.transaction import Transaction
 
-from .locking import lock_rows
+from .locking import lock_rows, with_lock_timeout
+from .sql_template import QueryTemplate
 
 logger = logging.getLogger(__name__)
 
@@ -601,9 +604,17 @@ class Payment(metaclass=PoolMeta):
         """
         pool = Pool()
         Feedback = pool.get('account.payment.ogone.feedback')
-        lock_rows(cls, [cls(facts.payment)], share=True)
-        Feedback.ogone_insert(
-            facts.payment, facts.order, source, feedback, applied=False)
+        if backend.name == 'postgresql':
+            # The INSERT takes the share lock itself: one round trip
+            with_lock_timeout(
+                Transaction().connection.cursor(),
+                Feedback.ogone_insert_query(
+                    facts.payment, facts.order, source, feedback,
+                    applied=False, share_lock=True))
+        else:
+            lock_rows(cls, [cls(facts.payment)], share=True)
+            Feedback.ogone_insert(
+                facts.payment, facts.order, source, feedback, applied=False)
         logger.info(
             "Ogone feedback %s for %s kept in history only "
             "(status %s after %s)", source, facts.name,
@@ -628,15 +639,7 @@ class Payment(metaclass=PoolMeta):
         cls = self.__class__
         status = feedback.status
         new_rank = status_rank(status)
-        Feedback.create([{
-                    'payment': self.id,
-                    'order': order.id,
-                    'source': source,
-                    'status': str(status.value),
-                    'pay_id': feedback.pay_id or None,
-                    'ncerror': feedback.ncerror or None,
-                    'applied': applied,
-                    }])
+        Feedback.ogone_insert(self.id, order.id, source, feedback, applied)
         if review:
             logger.warning(
                 "Ogone reports money on %s for payment %s that does not "
@@ -663,7 +666,10 @@ class Payment(metaclass=PoolMeta):
                 and feedback.alias and feedback.alias == order.alias):
             values['ogone_alias'] = self._ogone_save_alias(
                 feedback, order).id
-        cls.write([self], values)
+            # A card is checked against the payment's party and account
+            cls.write([self], values)
+        else:
+            self._ogone_store(values)
 
         if self.state in {'submitted', 'approved'}:
             # Paid already: nothing is to be sent for it
@@ -678,6 +684,29 @@ class Payment(metaclass=PoolMeta):
             # Authorized or pending after a refusal: the customer retried
             cls.proceed([self])
         return True
+
+    def _ogone_store(self, values):
+        """Write what Ogone said in one UPDATE, without the validation of a
+        write: read-only fields, from a verified feedback or answer, that no
+        domain or other module's check depends on; every trytond validation
+        of the payment would run again for each of them (about ten domains,
+        because some depend on Function fields). The transitions that
+        follow are real writes."""
+        transaction = Transaction()
+        table = self.__table__()
+        columns = [table.write_uid, table.write_date]
+        update = [transaction.user, CurrentTimestamp()]
+        for name, value in values.items():
+            columns.append(Column(table, name))
+            update.append(self._fields[name].sql_format(value))
+        transaction.connection.cursor().execute(*table.update(
+                columns, update, where=table.id == self.id))
+        # What trytond's write does for the caches: the payment is read
+        # again from the database by whoever uses it next
+        transaction.counter += 1
+        self._local_cache.pop(self.id, None)
+        for cache in transaction.cache.values():
+            cache.get(self.__name__, {}).pop(self.id, None)
 
     def _ogone_refunded(self, order):
         "What the succeeded refunds of the order took off the payment"
@@ -740,38 +769,45 @@ class Order(ModelSQL, ModelView):
     def ogone_facts(cls, name):
         """The orders of Ogone payments with the ORDERID, each with what
         decides whether news about it can move its payment: one read"""
-        pool = Pool()
-        Payment = pool.get('account.payment')
-        Journal = pool.get('account.payment.journal')
-        Currency = pool.get('currency.currency')
-        Refund = pool.get('account.payment.ogone.refund')
-        Account = pool.get('account.payment.ogone.account')
-        order = cls.__table__()
-        account = Account.__table__()
-        payment = Payment.__table__()
-        journal = Journal.__table__()
-        currency = Currency.__table__()
-        refund = Refund.__table__()
         cursor = Transaction().connection.cursor()
-        refunded = Exists(refund.select(
-                refund.id,
-                where=(refund.payment == payment.id)
-                & (refund.state == 'succeeded')))
-        cursor.execute(*order
-            .join(payment, condition=order.payment == payment.id)
-            .join(journal, condition=payment.journal == journal.id)
-            .join(currency, condition=order.currency == currency.id)
-            .join(account, condition=order.account == account.id)
-            .select(
-                order.id, order.name, order.account, order.amount,
-                currency.code, payment.id, payment.state, payment.amount,
-                journal.currency, order.currency, payment.ogone_status,
-                payment.ogone_order_id, payment.ogone_review, refunded,
-                account.write_date,
-                where=(order.name == name)
-                & (journal.process_method == 'ogone'),
-                order_by=[order.create_date.desc, order.id.desc]))
+        cursor.execute(*_facts_query(cls, name=name))
         return [OrderFacts(*row) for row in cursor]
+
+
+def _build_facts_query(Order, name):
+    pool = Pool()
+    Payment = pool.get('account.payment')
+    Journal = pool.get('account.payment.journal')
+    Currency = pool.get('currency.currency')
+    Refund = pool.get('account.payment.ogone.refund')
+    Account = pool.get('account.payment.ogone.account')
+    order = Order.__table__()
+    account = Account.__table__()
+    payment = Payment.__table__()
+    journal = Journal.__table__()
+    currency = Currency.__table__()
+    refund = Refund.__table__()
+    refunded = Exists(refund.select(
+            refund.id,
+            where=(refund.payment == payment.id)
+            & (refund.state == 'succeeded')))
+    return (order
+        .join(payment, condition=order.payment == payment.id)
+        .join(journal, condition=payment.journal == journal.id)
+        .join(currency, condition=order.currency == currency.id)
+        .join(account, condition=order.account == account.id)
+        .select(
+            order.id, order.name, order.account, order.amount,
+            currency.code, payment.id, payment.state, payment.amount,
+            journal.currency, order.currency, payment.ogone_status,
+            payment.ogone_order_id, payment.ogone_review, refunded,
+            account.write_date,
+            where=(order.name == name)
+            & (journal.process_method == 'ogone'),
+            order_by=[order.create_date.desc, order.id.desc]))
+
+
+_facts_query = QueryTemplate(_build_facts_query, 'name')
 
 
 class Feedback(ModelSQL, ModelView):
@@ -818,24 +854,55 @@ class Feedback(ModelSQL, ModelView):
         The ids come from the row just read under the payment's lock, the
         values from a verified feedback: nothing is left to validate.
         """
-        table = cls.__table__()
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        cursor.execute(*table.insert(
-                [table.create_uid, table.create_date, table.payment,
-                    table.order, table.received_at, table.source,
-                    table.status, table.pay_id, table.ncerror,
-                    table.applied],
-                [[transaction.user, CurrentTimestamp(), payment_id, order_id,
-                        cls.default_received_at(), source,
-                        str(feedback.status.value), feedback.pay_id or None,
-                        feedback.ncerror or None, applied]]))
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*cls.ogone_insert_query(
+                payment_id, order_id, source, feedback, applied))
+
+    @classmethod
+    def ogone_insert_query(cls, payment_id, order_id, source, feedback,
+            applied, share_lock=False):
+        """The INSERT of ogone_insert; with share_lock, the INSERT takes the
+        share lock of the payment's row itself"""
+        template = _locked_insert_query if share_lock else _insert_query
+        return template(cls,
+            user=Transaction().user, payment=payment_id, order=order_id,
+            received_at=cls.default_received_at(), source=source,
+            status=str(feedback.status.value),
+            pay_id=feedback.pay_id or None,
+            ncerror=feedback.ncerror or None, applied=applied)
 
     def get_status_string(self, name):
         return status_string(self.status)
 
     def get_ncerror_string(self, name):
         return ncerror_string(self.ncerror)
+
+
+def _build_insert_query(Feedback, share_lock, **values):
+    table = Feedback.__table__()
+    columns = [table.create_uid, table.create_date, table.payment,
+        table.order, table.received_at, table.source, table.status,
+        table.pay_id, table.ncerror, table.applied]
+    row = [values['user'], CurrentTimestamp(), values['payment'],
+        values['order'], values['received_at'], values['source'],
+        values['status'], values['pay_id'], values['ncerror'],
+        values['applied']]
+    if not share_lock:
+        return table.insert(columns, [row])
+    payment = Pool().get('account.payment').__table__()
+    return table.insert(columns, payment.select(
+            *(v if isinstance(v, CurrentTimestamp) else Literal(v)
+                for v in row),
+            where=payment.id == values['payment'],
+            for_=For('SHARE', of=[payment])))
+
+
+_FEEDBACK_VALUES = ('user', 'payment', 'order', 'received_at', 'source',
+    'status', 'pay_id', 'ncerror', 'applied')
+_insert_query = QueryTemplate(
+    partial(_build_insert_query, share_lock=False), *_FEEDBACK_VALUES)
+_locked_insert_query = QueryTemplate(
+    partial(_build_insert_query, share_lock=True), *_FEEDBACK_VALUES)
 
 
 class CheckoutPage(Report):
