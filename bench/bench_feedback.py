@@ -12,16 +12,19 @@ turn in each round:
 - one statement: the same with a ``SELECT 1`` in the transaction (BEGIN, SELECT, COMMIT), for reference;
 - first feedback: a correctly signed paid feedback (STATUS 9) for a payment not paid yet, each request a
   different payment (submitted, with its order: the payment is processed and succeeds);
-- duplicate: the same paid feedback again for a payment already paid (kept in the history, moves nothing).
+- duplicate: the same paid feedback again for a payment already paid (kept in the history, moves nothing);
+- transitions: trytond's ``process`` and ``succeed`` of a submitted payment in one transaction of the same
+  server, each request a different payment, and nothing else: what a first feedback cannot do with less, as
+  the transitions must stay real for the other modules' hooks (for reference).
 
 Prints requests per second of each (median of the rounds) and the ratio against the baseline of the same
-round (median), and against the one-statement route. Then checks what the requests did: every first
+round (median), and against the one-statement route; and the first feedback against the transitions alone. Then checks what the requests did: every first
 feedback paid its payment with exactly one applied feedback, no duplicate moved anything. Not a test:
 nothing is asserted on a time.
 
     python bench/bench_feedback.py            # the figures of bench/README.md (a few minutes)
     python bench/bench_feedback.py --quick    # a few requests of each kind: the bench still works
-    python bench/bench_feedback.py --profile first|duplicate   # cProfile of the workers on that kind
+    python bench/bench_feedback.py --profile first|duplicate|transitions   # cProfile of the workers
 
 PostgreSQL at the stack's address (127.0.0.1:5432); the stack drops its database when it stops. A wrong result
 (a payment not paid once, a duplicate that moved anything, a request not answered 200) exits non-zero.
@@ -48,15 +51,16 @@ from ogone_core.sandbox.merchants import DEFAULT_MERCHANT  # noqa: E402
 
 CLIENTS = 16
 WORKERS = 2
-FULL = {'rounds': 3, 'baseline': 1500, 'first': 300, 'duplicate': 800}
-QUICK = {'rounds': 1, 'baseline': 20, 'first': 10, 'duplicate': 20}
+FULL = {'rounds': 3, 'baseline': 1500, 'first': 300, 'duplicate': 800, 'transitions': 300}
+QUICK = {'rounds': 1, 'baseline': 20, 'first': 10, 'duplicate': 20, 'transitions': 10}
 WARMUP = 32
 PROFILED = 300
 
 
-def populate(stack, payments):
-    """``payments`` submitted payments on the stack's Ogone journal, each with its order (what the checkout
-    page creates); return the ORDERIDs"""
+def populate(stack, payments, submitted=0):
+    """``payments`` submitted payments on the stack's Ogone journal with their checkout link, each with its
+    order (what the checkout page creates), and ``submitted`` more without order; return the ORDERIDs and the
+    ids of the others"""
     from trytond.modules.company.tests import set_company
 
     with stack.transaction() as pool:
@@ -66,20 +70,22 @@ def populate(stack, payments):
             records = Payment.create([{
                         'company': stack.company_id, 'journal': stack.journal_id, 'kind': 'receivable',
                         'party': stack.party_id, 'amount': Decimal('42.50'), 'reference': f'INV-{i}',
-                        } for i in range(payments)])
+                        } for i in range(payments + submitted)])
             Payment.submit(records)
             order_ids = []
             for payment in Payment.browse(records):
+                # The checkout link the customer is sent
                 payment.process_ogone()
+            for payment in Payment.browse(records[:payments]):
                 order_ids.append(payment.ogone_checkout_order().name)
-    return order_ids
+    return order_ids, [r.id for r in records[payments:]]
 
 
 FORM = {'Content-Type': 'application/x-www-form-urlencoded'}
 
 
-def get(path):
-    return ('GET', path, None, {})
+def get(path, profiled=False):
+    return ('GET', path, None, {'X-Bench-Profile': '1'} if profiled else {})
 
 
 def post(path, body, profiled=False):
@@ -139,7 +145,7 @@ def load(port, requests):
     return time.perf_counter() - began, statuses
 
 
-def check(stack, first_order_ids, duplicate_order_id, duplicates):
+def check(stack, first_order_ids, duplicate_order_id, duplicates, moved_ids):
     "What the requests did to the payments"
     import psycopg
     from topology.stack import POSTGRESQL_URI
@@ -155,7 +161,12 @@ def check(stack, first_order_ids, duplicate_order_id, duplicates):
         duplicate_lines, = connection.execute(
             "SELECT count(*) FROM account_payment_ogone_feedback f JOIN account_payment_ogone_order o "
             "ON f.order = o.id WHERE o.name = %s", (duplicate_order_id,)).fetchone()
+        moved, = connection.execute(
+            "SELECT count(*) FROM account_payment WHERE id = ANY(%s) AND state = 'succeeded'",
+            (moved_ids,)).fetchone()
     problems = []
+    if moved != len(moved_ids):
+        problems.append(f"{len(moved_ids) - moved} payments not moved by the transitions alone")
     if paid != len(first_order_ids):
         problems.append(f"{len(first_order_ids) - paid} payments not paid by their first feedback")
     if any(applied.get(order_id) != 1 for order_id in first_order_ids + [duplicate_order_id]):
@@ -168,12 +179,13 @@ def check(stack, first_order_ids, duplicate_order_id, duplicates):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true', help="a few requests: check that the bench works")
-    parser.add_argument('--profile', choices=['first', 'duplicate'],
+    parser.add_argument('--profile', choices=['first', 'duplicate', 'transitions'],
         help="profile the workers with cProfile while they serve that kind, print the summary")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     if args.profile:
-        sizes = {'rounds': 1, 'baseline': 0, 'first': PROFILED if args.profile == 'first' else 0, 'duplicate': 0}
+        sizes = {'rounds': 1, 'baseline': 0, 'duplicate': 0,
+            **{kind: PROFILED if args.profile == kind else 0 for kind in ('first', 'transitions')}}
     with tempfile.TemporaryDirectory(prefix='bench-feedback-') as work:
         problems = run(args, sizes, Path(work))
     if problems:
@@ -199,29 +211,32 @@ def run(args, sizes, work):
     "Start the stack, fill its database, send the requests; return what is wrong with their effect"
     stack = start_stack(work, args.profile)
     try:
-        order_ids = populate(stack, 1 + WARMUP + sizes['rounds'] * sizes['first'])
+        order_ids, submitted_ids = populate(
+            stack, 1 + WARMUP + sizes['rounds'] * sizes['first'], WARMUP + sizes['rounds'] * sizes['transitions'])
         duplicate_order_id, warmup_ids, order_ids = order_ids[0], order_ids[1:1 + WARMUP], order_ids[1 + WARMUP:]
-        baseline_path = f'/{stack.database}/bench/baseline'
-        feedback_path = f'/{stack.database}/r/account_payment_ogone/return'
+        warmup_submitted, submitted_ids = submitted_ids[:WARMUP], submitted_ids[WARMUP:]
+        paths = Paths(stack.database)
         port = stack.web_port
         # Warm up: every worker has loaded what the first requests load
         duplicate_body = feedback_body(duplicate_order_id)
-        warmup = ([get(baseline_path)] * WARMUP + [post(feedback_path, duplicate_body)]
-            + [post(feedback_path, feedback_body(o)) for o in warmup_ids]
-            + [post(feedback_path, duplicate_body)] * WARMUP)
+        warmup = ([get(paths.baseline)] * WARMUP + [post(paths.feedback, duplicate_body)]
+            + [post(paths.feedback, feedback_body(o)) for o in warmup_ids]
+            + [get(paths.transitions(i)) for i in warmup_submitted]
+            + [post(paths.feedback, duplicate_body)] * WARMUP)
         _, statuses = load(port, warmup)
         if set(statuses) != {200}:
             return [f"warm-up answered {sorted(set(statuses), key=str)}"]
         failures = 0
         if args.profile:
-            sent = load_profiled(stack, args.profile, work, feedback_path, duplicate_body, order_ids)
+            sent = load_profiled(stack, args.profile, work, paths, duplicate_body, order_ids, submitted_ids)
             first_sent = order_ids if args.profile == 'first' else []
+            moved = submitted_ids if args.profile == 'transitions' else []
             duplicates = WARMUP + 1 + (sent if args.profile == 'duplicate' else 0)
         else:
-            first_sent, duplicates, failures = measure(
-                port, sizes, baseline_path, feedback_path, duplicate_body, order_ids)
+            first_sent, moved, duplicates, failures = measure(
+                port, sizes, paths, duplicate_body, order_ids, submitted_ids)
             duplicates += WARMUP + 1
-        problems = check(stack, warmup_ids + first_sent, duplicate_order_id, duplicates)
+        problems = check(stack, warmup_ids + first_sent, duplicate_order_id, duplicates, warmup_submitted + moved)
     finally:
         stack.stop()
     if failures:
@@ -229,20 +244,33 @@ def run(args, sizes, work):
     return problems
 
 
-def measure(port, sizes, baseline_path, feedback_path, duplicate_body, order_ids):
-    statement_path = baseline_path.replace('/baseline', '/statement')
-    rates = {'baseline': [], 'statement': [], 'first': [], 'duplicate': []}
-    ratios = {'first': [], 'duplicate': []}
-    statement_ratios = {'first': [], 'duplicate': []}
-    first_sent, duplicates = [], 0
+class Paths:
+    def __init__(self, database):
+        self.baseline = f'/{database}/bench/baseline'
+        self.statement = f'/{database}/bench/statement'
+        self.feedback = f'/{database}/r/account_payment_ogone/return'
+        self.database = database
+
+    def transitions(self, payment_id):
+        return f'/{self.database}/bench/transitions/{payment_id}'
+
+
+def measure(port, sizes, paths, duplicate_body, order_ids, submitted_ids):
+    rates = {'baseline': [], 'statement': [], 'first': [], 'duplicate': [], 'transitions': []}
+    ratios = {'first': [], 'duplicate': [], 'transitions': []}
+    statement_ratios = {'first': [], 'duplicate': [], 'transitions': []}
+    over_transitions = []
+    first_sent, moved, duplicates = [], [], 0
     failures = 0
     for round_ in range(sizes['rounds']):
+        firsts = order_ids[round_ * sizes['first']:(round_ + 1) * sizes['first']]
+        submitted = submitted_ids[round_ * sizes['transitions']:(round_ + 1) * sizes['transitions']]
         kinds = {
-            'baseline': [get(baseline_path)] * sizes['baseline'],
-            'statement': [get(statement_path)] * sizes['baseline'],
-            'first': [post(feedback_path, feedback_body(o))
-                for o in order_ids[round_ * sizes['first']:(round_ + 1) * sizes['first']]],
-            'duplicate': [post(feedback_path, duplicate_body)] * sizes['duplicate'],
+            'baseline': [get(paths.baseline)] * sizes['baseline'],
+            'statement': [get(paths.statement)] * sizes['baseline'],
+            'first': [post(paths.feedback, feedback_body(o)) for o in firsts],
+            'duplicate': [post(paths.feedback, duplicate_body)] * sizes['duplicate'],
+            'transitions': [get(paths.transitions(i)) for i in submitted],
             }
         for kind, requests in kinds.items():
             seconds, statuses = load(port, requests)
@@ -251,25 +279,32 @@ def measure(port, sizes, baseline_path, feedback_path, duplicate_body, order_ids
         for kind in ratios:
             ratios[kind].append(rates[kind][-1] / rates['baseline'][-1])
             statement_ratios[kind].append(rates[kind][-1] / rates['statement'][-1])
-        first_sent += order_ids[round_ * sizes['first']:(round_ + 1) * sizes['first']]
+        over_transitions.append(rates['first'][-1] / rates['transitions'][-1])
+        first_sent += firsts
+        moved += submitted
         duplicates += sizes['duplicate']
     print(f"{WORKERS} gunicorn workers, {CLIENTS} clients, PostgreSQL, {sizes['rounds']} rounds "
         f"(median): requests/s, ratio to the baseline and to one statement of the same round")
     for kind, label in (('baseline', 'baseline (writable transaction)'),
             ('statement', 'one statement (SELECT 1)'), ('first', 'first feedback'),
-            ('duplicate', 'duplicate of a final feedback')):
+            ('duplicate', 'duplicate of a final feedback'), ('transitions', 'transitions alone (reference)')):
         ratio = (f"{statistics.median(ratios[kind]):6.3f} {statistics.median(statement_ratios[kind]):6.3f}"
             if kind in ratios else ' ' * 13)
         print(f"  {label:<34} {statistics.median(rates[kind]):8.1f} req/s  {ratio}"
             f"   rounds: {', '.join(f'{r:.1f}' for r in rates[kind])}")
-    return first_sent, duplicates, failures
+    print(f"  first feedback / transitions alone: {statistics.median(over_transitions):.3f}"
+        f"   rounds: {', '.join(f'{r:.3f}' for r in over_transitions)}")
+    return first_sent, moved, duplicates, failures
 
 
-def load_profiled(stack, kind, work, feedback_path, duplicate_body, order_ids):
+def load_profiled(stack, kind, work, paths, duplicate_body, order_ids, submitted_ids):
     "Serve the kind with the workers' profilers on, then print the merged summary; return how many were sent"
     import pstats
-    requests = ([post(feedback_path, feedback_body(o), profiled=True) for o in order_ids] if kind == 'first'
-        else [post(feedback_path, duplicate_body, profiled=True)] * PROFILED)
+    requests = {
+        'first': lambda: [post(paths.feedback, feedback_body(o), profiled=True) for o in order_ids],
+        'duplicate': lambda: [post(paths.feedback, duplicate_body, profiled=True)] * PROFILED,
+        'transitions': lambda: [get(paths.transitions(i), profiled=True) for i in submitted_ids],
+        }[kind]()
     seconds, statuses = load(stack.web_port, requests)
     stack.web.stop()  # each worker writes its profile as it exits
     profiles = sorted(work.glob('profile-*.prof'))

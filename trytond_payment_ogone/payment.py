@@ -349,6 +349,46 @@ class Payment(metaclass=PoolMeta):
                             payment=payment.rec_name))
 
     @classmethod
+    def write(cls, *args):
+        # trytond's Workflow writes the state again for each override of a
+        # transition (account_payment_clearing's and this module's), with
+        # no record left once the innermost one moved them, and
+        # account_payment_clearing writes its fields on every transition
+        # even when they do not change. Each write sends its statements and
+        # validates the payment again (about ten domains, read again from
+        # the database): while Ogone's news is applied, a write that changes
+        # nothing is left out.
+        unchanged_left_out = Transaction().context.get('_ogone_news')
+        actions = iter(args)
+        args = []
+        for records, values in zip(actions, actions):
+            if unchanged_left_out:
+                records = [r for r in records if cls._ogone_changes(r, values)]
+            if records:
+                args.extend((records, values))
+        if args:
+            super().write(*args)
+
+    @staticmethod
+    def _ogone_changes(record, values):
+        "Whether writing the values would change the payment"
+        for name, value in values.items():
+            field = record._fields[name]
+            if field._type not in {
+                    'boolean', 'char', 'selection', 'integer', 'numeric',
+                    'many2one'}:
+                return True
+            current = getattr(record, name)
+            if field._type == 'many2one':
+                current = current.id if current else None
+                value = int(value) if value is not None else None
+            elif field._type == 'boolean':
+                current, value = bool(current), bool(value)
+            if current != value:
+                return True
+        return False
+
+    @classmethod
     def _ogone_reset_values(cls):
         return {
             'ogone_checkout_id': None,
@@ -575,26 +615,6 @@ class Payment(metaclass=PoolMeta):
         return applied, review
 
     @classmethod
-    def ogone_receive(cls, payment, feedback, source, order):
-        """Reconcile the payment with news that is not locked yet
-
-        News that moves the payment (or flags it for review) locks it and
-        reads it again: concurrent news apply one at a time. News that
-        cannot move it (a duplicate, a lower rank) only takes a share lock,
-        which concurrent duplicates take without waiting for each other and
-        which still waits for a request moving the payment: the payment
-        cannot change between the decision and the history line.
-        Return True when the news moved the payment.
-        """
-        applied, review = payment.ogone_effect(feedback, order)
-        if applied or review:
-            payment = cls.ogone_locked(payment.id)
-            return payment.ogone_update(feedback, source, order)
-        # A payment changed since it was read restarts the transaction
-        lock_rows(cls, [payment], share=True)
-        return payment._ogone_reconcile(feedback, source, order, False, False)
-
-    @classmethod
     def ogone_keep(cls, facts, feedback, source):
         """Record news that OrderFacts.at_rest says cannot move the payment:
         one share lock and one insert
@@ -671,6 +691,13 @@ class Payment(metaclass=PoolMeta):
         else:
             self._ogone_store(values)
 
+        with Transaction().set_context(_ogone_news=True):
+            self._ogone_move(new_rank)
+        return True
+
+    def _ogone_move(self, new_rank):
+        "Move the payment by its transitions, as the news says"
+        cls = self.__class__
         if self.state in {'submitted', 'approved'}:
             # Paid already: nothing is to be sent for it
             with Transaction().set_context(_ogone_update=True):
@@ -683,7 +710,6 @@ class Payment(metaclass=PoolMeta):
         elif self.state == 'failed':
             # Authorized or pending after a refusal: the customer retried
             cls.proceed([self])
-        return True
 
     def _ogone_store(self, values):
         """Write what Ogone said in one UPDATE, without the validation of a

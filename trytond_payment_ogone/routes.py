@@ -65,16 +65,21 @@ def feedback_params(request, charset='utf-8'):
     send "Müller" as M%FCller, which UTF-8 would read as "M\ufffdller".
     Raise ValueError for more fields than a feedback has.
     """
-    if request.method == 'POST':
-        if request.mimetype != 'application/x-www-form-urlencoded':
-            return list(request.form.items(multi=True))
-        data = request.get_data(cache=True)
-    else:
-        data = request.query_string
-    return parse_qsl(
-        data.decode('latin-1'), keep_blank_values=True,
-        encoding=charset, errors='replace',
-        max_num_fields=MAX_FEEDBACK_FIELDS)
+    # The ORDERID is read before the account's charset is known: most
+    # accounts use the same, so the request is parsed once.
+    parsed = request.__dict__.setdefault('_ogone_params', {})
+    if charset not in parsed:
+        if request.method == 'POST':
+            if request.mimetype != 'application/x-www-form-urlencoded':
+                return list(request.form.items(multi=True))
+            data = request.get_data(cache=True)
+        else:
+            data = request.query_string
+        parsed[charset] = parse_qsl(
+            data.decode('latin-1'), keep_blank_values=True,
+            encoding=charset, errors='replace',
+            max_num_fields=MAX_FEEDBACK_FIELDS)
+    return list(parsed[charset])
 
 
 def _plain_page(title, text, status=HTTPStatus.OK):
@@ -358,7 +363,10 @@ class Ogone(Router):
             Payment.ogone_keep(facts, feedback, source)
             applied = False
         else:
-            applied = Payment.ogone_receive(payment, feedback, source, order)
+            # News that may move the payment: it is locked, read again and
+            # decided on as it is then
+            payment = Payment.ogone_locked(payment.id)
+            applied = payment.ogone_update(feedback, source, order)
         logger.info(
             "Ogone feedback %s for %s: status %s%s", source, order_id,
             feedback.status.value, '' if applied else ' (history only)')

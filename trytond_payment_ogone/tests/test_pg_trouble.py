@@ -295,6 +295,44 @@ class PostgreSQLTroubleTestCase(RouteTestCase):
         self.assertEqual(payment['feedbacks'], [
                 ('server', '9', True), ('browser', '9', False)])
 
+    def test_duplicate_past_the_lock_timeout(self):
+        "A duplicate waits for the payment's lock no longer than the others"
+        self.configure(
+            account_payment_ogone={'lock_timeout': '1'},
+            database={'retry': '1'})
+        payment_id, token = self.new_payment('30.50')
+        order_id = self.open_checkout(token)
+        params = self.feedback(order_id, 9, '30.5')
+        self.assertEqual(self.send(params, 'server').status_code, 200)
+        release = self.hold_lock(payment_id)
+        try:
+            started = time.monotonic()
+            response = self.send(params, 'server')
+            waited = time.monotonic() - started
+        finally:
+            release()
+        self.assertEqual(response.status_code, 503)
+        # Not an assertion on speed: the default timeout is 10 s, and
+        # without one the request would wait until the lock is released.
+        self.assertLess(waited, 9)
+        self.assertEqual(self.payment(payment_id)['feedbacks'], [
+                ('server', '9', True)])
+        self.assertEqual(self.send(params, 'server').status_code, 200)
+        self.assertEqual(self.payment(payment_id)['feedbacks'], [
+                ('server', '9', True), ('server', '9', False)])
+
+    def test_lock_gives_the_timeout_back(self):
+        "The module's lock timeout is only for its lock"
+        from ..locking import lock_rows
+        payment_id, _ = self.new_payment('30.75')
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Payment = Pool(DB_NAME).get('account.payment')
+            cursor = transaction.connection.cursor()
+            cursor.execute("SET LOCAL lock_timeout = '4321ms'")
+            lock_rows(Payment, [Payment(payment_id)])
+            cursor.execute('SHOW lock_timeout')
+            self.assertEqual(cursor.fetchone()[0], '4321ms')
+
     def test_feedback_after_a_concurrent_update(self):
         "The payment changed while the feedback waited: retried, applied once"
         retries = self.record_retries()

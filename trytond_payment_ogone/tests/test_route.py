@@ -1,10 +1,12 @@
 """The checkout and return routes, in-process, with feedback signed like Ogone signs it."""
 import base64
+import contextlib
 import io
 import logging
 import re
 import tempfile
 import threading
+import unittest
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -339,6 +341,87 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
                 ('server', '9', False),
                 ('server', '9', False),
                 ])
+
+    def sql_sent(self, params):
+        """Send the feedback; return the statements its request sent to
+        PostgreSQL, each with the round trip that carried it (a pipeline
+        carries all of its statements in one), and the number of round
+        trips, the commit left out"""
+        import psycopg
+        execute, pipeline = psycopg.Cursor.execute, psycopg.Connection.pipeline
+        sent = []
+        trips = {'count': 0, 'pipeline': None}
+
+        def record(cursor, query, *args, **kwargs):
+            text = query.decode() if isinstance(query, bytes) else str(query)
+            # The connection pool's check of the connection, as for any
+            # request, is an empty query
+            if text.strip():
+                if trips['pipeline'] is None:
+                    trips['count'] += 1
+                sent.append((trips['pipeline'] or trips['count'], text))
+            return execute(cursor, query, *args, **kwargs)
+
+        @contextlib.contextmanager
+        def record_pipeline(connection):
+            trips['count'] += 1
+            trips['pipeline'] = trips['count']
+            try:
+                with pipeline(connection) as result:
+                    yield result
+            finally:
+                trips['pipeline'] = None
+
+        with mock.patch.object(psycopg.Cursor, 'execute', record), \
+                mock.patch.object(
+                    psycopg.Connection, 'pipeline', record_pipeline):
+            self.assertEqual(self.send(params).status_code, 200)
+        return sent, len({trip for trip, _ in sent})
+
+    @unittest.skipIf(backend.name != 'postgresql',
+        "PostgreSQL's round trips; SQLite runs in the process")
+    def test_duplicate_feedback_costs_one_read_and_one_insert(self):
+        "A duplicate of a final feedback: one read, one insert that takes the share lock"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        params = signed_feedback(order_id, 9, '42.50')
+        self.assertEqual(self.send(params).status_code, 200)
+
+        statements, round_trips = self.sql_sent(params)
+        queries = [text for _, text in statements
+            if 'lock_timeout' not in text]
+        self.assertEqual(len(queries), 2, queries)
+        read, insert = queries
+        self.assertTrue(read.startswith('SELECT'), read)
+        self.assertIn('"account_payment_ogone_order"', read)
+        self.assertTrue(insert.startswith(
+                'INSERT INTO "account_payment_ogone_feedback"'), insert)
+        self.assertIn('FOR SHARE', insert)
+        # The read, then the lock timeout and the insert in one pipeline
+        self.assertEqual(round_trips, 2, statements)
+        self.assertEqual(self.payment(payment_id)['feedbacks'], [
+                ('server', '9', True), ('server', '9', False)])
+
+    @unittest.skipIf(backend.name != 'postgresql',
+        "PostgreSQL's round trips; SQLite runs in the process")
+    def test_first_feedback_writes_the_payment_by_its_transitions(self):
+        "What Ogone said is one UPDATE; no payment write is empty"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        statements, _ = self.sql_sent(signed_feedback(order_id, 9, '42.50'))
+        updates = [text for _, text in statements
+            if text.startswith('UPDATE "account_payment" ')]
+        ogone = [u for u in updates if '"ogone_status"' in u]
+        self.assertEqual(len(ogone), 1, updates)
+        self.assertNotIn('"state"', ogone[0])
+        # Only the transitions write the state: processing, then succeeded;
+        # never an UPDATE of no payment (an empty id list)
+        self.assertEqual(
+            len([u for u in updates if '"state" = ' in u]), 2, updates)
+        history = [t for _, t in statements
+            if t.startswith('INSERT INTO "account_payment_ogone_feedback"')]
+        self.assertEqual(len(history), 1, statements)
+        self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
 
     def test_late_pending_after_paid(self):
         "A late pending feedback does not move a paid payment back"
