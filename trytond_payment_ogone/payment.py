@@ -358,6 +358,7 @@ class Payment(metaclass=PoolMeta):
         # validates the payment again (about ten domains, read again from
         # the database): while Ogone's news is applied, a write that changes
         # nothing is left out.
+        assert not len(args) % 2
         unchanged_left_out = Transaction().context.get('_ogone_news')
         actions = iter(args)
         args = []
@@ -372,6 +373,8 @@ class Payment(metaclass=PoolMeta):
     @staticmethod
     def _ogone_changes(record, values):
         "Whether writing the values would change the payment"
+        # As stored, not as set on the instance and not saved yet
+        record = record.__class__(record.id)
         for name, value in values.items():
             field = record._fields[name]
             if field._type not in {

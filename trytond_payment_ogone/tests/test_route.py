@@ -423,6 +423,43 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
         self.assertEqual(len(history), 1, statements)
         self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
 
+    def test_duplicate_with_odd_values_kept_as_sent(self):
+        "The history's INSERT, built once, takes any signed value as data"
+        payment_id, token = self.create_payment()
+        order_id = self.open_checkout(token)['ORDERID']
+        self.assertEqual(self.send(
+                signed_feedback(order_id, 9, '42.50')).status_code, 200)
+        odd = ["é€" * 3000, "'; DROP TABLE account_payment; --",
+            "%s %(x)s ?", "1" * 20]
+        for value in odd:
+            for source in ['server', 'browser']:
+                response = self.send(signed_feedback(
+                        order_id, 9, '42.50', PAYID=value, NCERROR=value),
+                    source)
+                self.assertEqual(response.status_code, 200, value)
+        with Transaction().start(DB_NAME, 0):
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            self.assertEqual(payment.state, 'succeeded')
+            kept = [(f.pay_id, f.ncerror) for f in payment.ogone_feedbacks]
+            for value in odd:
+                self.assertEqual(kept.count((value, value)), 2, value)
+
+    def test_news_writes_what_is_not_stored_yet(self):
+        "While news is applied, a write is left out only if the database has its values"
+        payment_id, _ = self.create_payment()
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            with transaction.set_context(_ogone_news=True):
+                payment.ogone_review = True
+                Payment.write([payment], {'ogone_review': True})
+                Payment.write([payment], {'ogone_capture_needed': False})
+            transaction.commit()
+        with Transaction().start(DB_NAME, 0):
+            Payment = Pool(DB_NAME).get('account.payment')
+            self.assertTrue(Payment(payment_id).ogone_review)
+
     def test_late_pending_after_paid(self):
         "A late pending feedback does not move a paid payment back"
         payment_id, token = self.create_payment()
