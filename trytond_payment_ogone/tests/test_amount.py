@@ -13,7 +13,9 @@ from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from .test_route import _setup_database
-from .tools import LANGUAGES, load_translations, locale_file, signed_feedback
+from .tools import (
+    LANGUAGES, create_submitted_payment, load_translations, locale_file,
+    signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 
@@ -49,29 +51,8 @@ class AccountPaymentOgoneAmountTestCase(RouteTestCase):
         load_translations(*LANGUAGES)
 
     def create_payment(self, amount, journal, lang=None, reference="INV-1"):
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        Lang = pool.get('ir.lang')
-        with Transaction().start(DB_NAME, 1) as transaction:
-            company, = Company.search([])
-            language = None
-            if lang:
-                language, = Lang.search([('code', '=', lang)])
-            with set_company(company), transaction.set_context(
-                    language=lang or 'en'):
-                journal, = Journal.search([('name', '=', journal)])
-                party = Party(name="Jane Doe", lang=language)
-                party.save()
-                payment = Payment(
-                    company=company, journal=journal, kind='receivable',
-                    party=party, amount=Decimal(amount), reference=reference)
-                payment.save()
-                Payment.submit([payment])
-                Payment.process_ogone(payment)
-                return payment.id, payment.ogone_checkout_id
+        return create_submitted_payment(
+            DB_NAME, journal, amount=amount, lang=lang, reference=reference)
 
     def checkout(self, token):
         return self.client().get(

@@ -2,7 +2,6 @@
 next, the link back, the customer's language, the dynamic template (TP)."""
 import base64
 import re
-from decimal import Decimal
 from html import unescape
 from urllib.parse import urlencode
 
@@ -10,7 +9,6 @@ import polib
 from ogone_core import compute_shasign
 
 from trytond.i18n import gettext
-from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
@@ -18,7 +16,8 @@ from trytond.transaction import Transaction
 from ..page import PAYMENT_ZONE
 from .test_route import _setup_database
 from .tools import (
-    LANGUAGES, SHA_IN, load_translations, locale_file, signed_feedback)
+    LANGUAGES, SHA_IN, create_submitted_payment, load_translations,
+    locale_file, signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 LOGO = (
@@ -56,27 +55,8 @@ class AccountPaymentOgonePageTestCase(RouteTestCase):
         load_translations(*LANGUAGES)
 
     def create_payment(self, lang=None, journal="Ogone"):
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        Lang = pool.get('ir.lang')
-        with Transaction().start(DB_NAME, 1):
-            company, = Company.search([])
-            with set_company(company):
-                journal, = Journal.search([('name', '=', journal)])
-                party = Party(name="Jane Doe")
-                if lang:
-                    party.lang, = Lang.search([('code', '=', lang)])
-                party.save()
-                payment = Payment(
-                    company=company, journal=journal, kind='receivable',
-                    party=party, amount=Decimal('42.50'), reference="INV-7")
-                payment.save()
-                Payment.submit([payment])
-                Payment.process_ogone(payment)
-                return payment.id, payment.ogone_checkout_id
+        return create_submitted_payment(
+            DB_NAME, journal, lang=lang, reference="INV-7")
 
     def write_account(self, pspid='SHOP', **values):
         with Transaction().start(DB_NAME, 1):

@@ -29,8 +29,8 @@ from trytond.transaction import Transaction
 
 from ..account import RENAMED_COLUMNS, SECRET_MASK
 from .tools import (
-    LANGUAGES, SHA_IN, SHA_OUT, TrytonServer, load_translations, locale_file,
-    signed_feedback)
+    LANGUAGES, SHA_IN, SHA_OUT, TrytonServer, create_submitted_payment,
+    load_translations, locale_file, signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 
@@ -89,28 +89,9 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
 
     def create_payment(self, amount='42.50', journal="Ogone", state='submitted',
             lang=None, party_name="Jane Doe"):
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        Lang = pool.get('ir.lang')
-        with Transaction().start(DB_NAME, 1):
-            company, = Company.search([])
-            with set_company(company):
-                journal, = Journal.search([('name', '=', journal)])
-                party = Party(name=party_name)
-                if lang:
-                    party.lang, = Lang.search([('code', '=', lang)])
-                party.save()
-                payment = Payment(
-                    company=company, journal=journal, kind='receivable',
-                    party=party, amount=Decimal(amount), reference="INV-1")
-                payment.save()
-                if state != 'draft':
-                    Payment.submit([payment])
-                Payment.process_ogone(payment)
-                return payment.id, payment.ogone_checkout_id
+        return create_submitted_payment(
+            DB_NAME, journal, amount=amount, lang=lang, party_name=party_name,
+            submit=state != 'draft')
 
     def payment(self, payment_id):
         with Transaction().start(DB_NAME, 0):

@@ -193,9 +193,11 @@ def register_card(base_url, account, alias, card_number):
 
 
 
-def create_submitted_payment(database, journal_name):
-    """A payment of 42.50 submitted on the journal and given its checkout
-    link, committed as an accountant would; return its id and token"""
+def create_submitted_payment(database, journal_name, amount='42.50',
+        lang=None, reference="INV-1", party_name="Jane Doe", submit=True):
+    """A payment submitted on the journal (left in draft without submit) and
+    given its checkout link, committed as an accountant would, for a new
+    party speaking lang; return its id and token"""
     from trytond.modules.company.tests import set_company
     from trytond.transaction import Transaction
 
@@ -204,17 +206,23 @@ def create_submitted_payment(database, journal_name):
     Journal = pool.get('account.payment.journal')
     Party = pool.get('party.party')
     Payment = pool.get('account.payment')
+    Lang = pool.get('ir.lang')
     with Transaction().start(database, 1) as transaction:
         company, = Company.search([])
-        with set_company(company):
+        # The accountant's language: the errors of a refused amount use it
+        with set_company(company), transaction.set_context(
+                language=lang or 'en'):
             journal, = Journal.search([('name', '=', journal_name)])
-            party = Party(name="Jane Doe")
+            party = Party(name=party_name)
+            if lang:
+                party.lang, = Lang.search([('code', '=', lang)])
             party.save()
             payment = Payment(
                 company=company, journal=journal, kind='receivable',
-                party=party, amount=Decimal('42.50'), reference="INV-1")
+                party=party, amount=Decimal(amount), reference=reference)
             payment.save()
-            Payment.submit([payment])
+            if submit:
+                Payment.submit([payment])
             Payment.process_ogone(payment)
             transaction.commit()
             return payment.id, payment.ogone_checkout_id
