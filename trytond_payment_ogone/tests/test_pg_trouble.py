@@ -4,7 +4,6 @@ that make the transaction fail to serialize; over real HTTP and through the
 queue, against the local sandbox."""
 import logging
 import re
-import tempfile
 import threading
 import time
 import unittest
@@ -18,15 +17,15 @@ import requests
 
 from ogone_core.sandbox import DEFAULT_MERCHANT, start_server
 
-from trytond import backend, config
+from trytond import backend
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from .tools import (
-    TrytonServer, load_translations, locale_file, register_card,
-    signed_feedback)
+    BusyDatabaseMixin, TrytonServer, load_translations, locale_file,
+    register_card, signed_feedback)
 
 
 def _setup_database(base_url):
@@ -77,7 +76,7 @@ class RecordRetries(logging.Handler):
             self.count += 1
 
 
-class PostgreSQLTroubleTestCase(RouteTestCase):
+class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
     "Lock timeouts and serialization failures during feedback and charges"
     module = 'account_payment_ogone'
 
@@ -102,28 +101,6 @@ class PostgreSQLTroubleTestCase(RouteTestCase):
         super().setUp()
         self.return_url = (
             f'{self.tryton.url}/{DB_NAME}/r/account_payment_ogone/return')
-
-    def configure(self, **sections):
-        "Set trytond options from a configuration file, for this test only"
-        with tempfile.NamedTemporaryFile('w', suffix='.conf') as file:
-            for section, options in sections.items():
-                file.write(f'[{section}]\n')
-                for option, value in options.items():
-                    self.addCleanup(
-                        self._restore_option, section, option,
-                        config.get(section, option))
-                    file.write(f'{option} = {value}\n')
-            file.flush()
-            config.update_etc(file.name)
-
-    @staticmethod
-    def _restore_option(section, option, value):
-        if value is None:
-            # trytond.config has no public way to remove an option
-            config._config.remove_option(section, option)
-            config._cache_clear()
-        else:
-            config.set(section, option, value)
 
     def new_payment(self, amount, card=False):
         "A processing payment; by checkout link, or charged on the saved card"
@@ -191,35 +168,6 @@ class PostgreSQLTroubleTestCase(RouteTestCase):
                 self.return_url, data=params, timeout=60, headers=headers)
         return requests.get(
             self.return_url, params=params, timeout=60, headers=headers)
-
-    def other_connection(self):
-        """A connection of another process, in a transaction; return it with
-        the function that ends its transaction"""
-        database = backend.Database(DB_NAME).connect()
-        connection = database.get_connection()
-
-        def end(commit=False):
-            if commit:
-                connection.commit()
-            else:
-                connection.rollback()
-            database.put_connection(connection)
-        return connection, end
-
-    def hold_lock(self, payment_id, update=False):
-        "Lock the payment's row from another connection, as a slow request"
-        connection, end = self.other_connection()
-        cursor = connection.cursor()
-        if update:
-            # A write the requests waiting for the row cannot have seen
-            cursor.execute(
-                'UPDATE account_payment SET write_date = write_date '
-                'WHERE id = %s', (payment_id,))
-        else:
-            cursor.execute(
-                'SELECT id FROM account_payment WHERE id = %s FOR UPDATE',
-                (payment_id,))
-        return end
 
     def waiting_for_locks(self):
         "How many connections of the database wait for a lock"

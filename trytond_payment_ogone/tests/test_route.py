@@ -4,7 +4,6 @@ import contextlib
 import io
 import logging
 import re
-import tempfile
 import threading
 import unittest
 from collections import Counter
@@ -18,7 +17,7 @@ import polib
 import requests
 from ogone_core import compute_shasign
 
-from trytond import backend, config
+from trytond import backend
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_payment.exceptions import PaymentValidationError
 from trytond.modules.company.tests import set_company
@@ -29,8 +28,8 @@ from trytond.transaction import Transaction
 
 from ..account import RENAMED_COLUMNS, SECRET_MASK
 from .tools import (
-    LANGUAGES, SHA_IN, SHA_OUT, TrytonServer, create_submitted_payment,
-    load_translations, locale_file, signed_feedback)
+    LANGUAGES, SHA_IN, SHA_OUT, BusyDatabaseMixin, TrytonServer,
+    create_submitted_payment, load_translations, locale_file, signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 
@@ -78,7 +77,7 @@ def _setup_database():
     latin_journal.save()
 
 
-class AccountPaymentOgoneRouteTestCase(RouteTestCase):
+class AccountPaymentOgoneRouteTestCase(BusyDatabaseMixin, RouteTestCase):
     "Test the routes of Account Payment Ogone"
     module = 'account_payment_ogone'
 
@@ -807,45 +806,6 @@ class AccountPaymentOgoneRouteTestCase(RouteTestCase):
                 self.assertEqual(response.status_code, 404)
                 self.assertIn('text/html', response.content_type)
                 self.assertTranslated(response, code, 'msg_page_not_found')
-
-    def configure(self, **sections):
-        "Set trytond options from a configuration file, for this test only"
-        with tempfile.NamedTemporaryFile('w', suffix='.conf') as file:
-            for section, options in sections.items():
-                file.write(f'[{section}]\n')
-                for option, value in options.items():
-                    self.addCleanup(
-                        self._restore_option, section, option,
-                        config.get(section, option))
-                    file.write(f'{option} = {value}\n')
-            file.flush()
-            config.update_etc(file.name)
-
-    @staticmethod
-    def _restore_option(section, option, value):
-        if value is None:
-            # trytond.config has no public way to remove an option
-            config._config.remove_option(section, option)
-            config._cache_clear()
-        else:
-            config.set(section, option, value)
-
-    def hold_lock(self, payment_id):
-        """Lock the payment from another connection, as a slow request would
-
-        Return the function that releases it.
-        """
-        database = backend.Database(DB_NAME).connect()
-        connection = database.get_connection()
-        cursor = connection.cursor()
-        cursor.execute(
-            'SELECT id FROM account_payment WHERE id = %s FOR UPDATE',
-            (payment_id,))
-
-        def release():
-            connection.rollback()
-            database.put_connection(connection)
-        return release
 
     def test_lock_held_too_long(self):
         "A payment locked past the lock timeout: 503, the module's page"

@@ -3,6 +3,7 @@ import email
 import email.policy
 import os
 import socketserver
+import tempfile
 import threading
 from decimal import Decimal
 from types import SimpleNamespace
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 
 from ogone_core import compute_shasign
 
-from trytond import modules
+from trytond import backend, config, modules
 from trytond.pool import Pool
 
 SHA_IN = 'test_sha_in_passphrase_01'
@@ -191,6 +192,64 @@ def register_card(base_url, account, alias, card_number):
         'expiry': feedback.expiry,
         }
 
+
+
+class BusyDatabaseMixin:
+    """For the tests of a busy database: trytond options for one test only,
+    and another connection that holds a payment's row"""
+
+    def configure(self, **sections):
+        "Set trytond options from a configuration file, for this test only"
+        with tempfile.NamedTemporaryFile('w', suffix='.conf') as file:
+            for section, options in sections.items():
+                file.write(f'[{section}]\n')
+                for option, value in options.items():
+                    self.addCleanup(
+                        self._restore_option, section, option,
+                        config.get(section, option))
+                    file.write(f'{option} = {value}\n')
+            file.flush()
+            config.update_etc(file.name)
+
+    @staticmethod
+    def _restore_option(section, option, value):
+        if value is None:
+            # trytond.config has no public way to remove an option
+            config._config.remove_option(section, option)
+            config._cache_clear()
+        else:
+            config.set(section, option, value)
+
+    def other_connection(self):
+        """A connection of another process, in a transaction; return it with
+        the function that ends its transaction"""
+        from trytond.tests.test_tryton import DB_NAME
+        database = backend.Database(DB_NAME).connect()
+        connection = database.get_connection()
+
+        def end(commit=False):
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+            database.put_connection(connection)
+        return connection, end
+
+    def hold_lock(self, payment_id, update=False):
+        """Lock the payment's row from another connection, as a slow request
+        would; return the function that ends its transaction"""
+        connection, end = self.other_connection()
+        cursor = connection.cursor()
+        if update:
+            # A write the requests waiting for the row cannot have seen
+            cursor.execute(
+                'UPDATE account_payment SET write_date = write_date '
+                'WHERE id = %s', (payment_id,))
+        else:
+            cursor.execute(
+                'SELECT id FROM account_payment WHERE id = %s FOR UPDATE',
+                (payment_id,))
+        return end
 
 
 def create_submitted_payment(database, journal_name, amount='42.50',
