@@ -135,6 +135,27 @@ def charges_of(stack, order_id):
     return [t for t in stack.sandbox_transactions() if t["orderid"].startswith(prefix)]
 
 
+def settle_after_restart(stack, killed, killed_at, task, record):
+    """The task the killed worker died in is taken and never finished: restart the worker, make the crons due,
+    and wait until the reconciliation has made the record succeed and the task has run again; return the
+    seconds from the kill to the record's success"""
+    (dequeued, finished), = tasks(stack, task, record.id)
+    assert dequeued is not None and finished is None
+
+    stack.restart_worker(killed)
+    run_crons_now(stack)
+
+    def state():
+        record.reload()
+        return record.state
+    assert decided(state) == "succeeded"
+    resolved_after = time.monotonic() - killed_at
+    wait_for(lambda: all(finished for _, finished in tasks(stack, task, record.id)), 90,
+             f"the interrupted {task} task to run again")
+    record.reload()
+    return resolved_after
+
+
 def test_a_worker_killed_after_charging_leaves_a_payment_the_reconciliation_settles_once(stack):
     from proteus import Model, Wizard
 
@@ -149,24 +170,11 @@ def test_a_worker_killed_after_charging_leaves_a_payment_the_reconciliation_sett
     assert charged["status"] == 9 and Decimal(charged["amount"]) == Decimal("42.00")
     payment.reload()
     assert (payment.state, payment.ogone_order_id, payment.ogone_status) == ("processing", order_id, None)
-    # The task the worker died in is taken and never finished
-    (dequeued, finished), = tasks(stack, "ogone_charge", payment.id)
-    assert dequeued is not None and finished is None
-
-    stack.restart_worker(killed)
-    run_crons_now(stack)
-
-    def state():
-        payment.reload()
-        return payment.state
-    assert decided(state) == "succeeded"
-    resolved_after = time.monotonic() - killed_at
+    resolved_after = settle_after_restart(stack, killed, killed_at, "ogone_charge", payment)
     assert payment.ogone_pay_id == str(charged["payid"]) and payment.ogone_attempts == 1
     history = [(f.source, f.status, f.applied) for f in payment.ogone_feedbacks]
     assert ("query", "9", True) in history and not [h for h in history if h[0] == "directlink"], history
     # The charge task, run again after the retry, found the payment sent and sent nothing
-    wait_for(lambda: all(finished for _, finished in tasks(stack, "ogone_charge", payment.id)), 90,
-             "the interrupted charge task to run again")
     charges = charges_of(stack, order_id)
     assert [t["orderid"] for t in charges] == [order_id]
     assert Model.get("account.payment")(payment.id).state == "succeeded"
@@ -201,22 +209,10 @@ def test_a_worker_killed_after_refunding_leaves_a_refund_the_reconciliation_sett
     assert [(line["operation"], Decimal(line["amount"])) for line in refunds] == [("RFD", Decimal("12.00"))]
     refund.reload()
     assert (refund.state, refund.ogone_sent, refund.ogone_pay_id_sub) == ("processing", True, None)
-    (dequeued, finished), = tasks(stack, "ogone_process", refund.id)
-    assert dequeued is not None and finished is None
-
-    stack.restart_worker(killed)
-    run_crons_now(stack)
-
-    def refund_state():
-        refund.reload()
-        return refund.state
-    assert decided(refund_state) == "succeeded"
-    resolved_after = time.monotonic() - killed_at
+    resolved_after = settle_after_restart(stack, killed, killed_at, "ogone_process", refund)
     assert refund.ogone_pay_id_sub == str(refunds[0]["payidsub"]) and refund.ogone_status == "8"
     payment.reload()
     assert (payment.state, payment.amount) == ("succeeded", Decimal("18.00"))
-    wait_for(lambda: all(finished for _, finished in tasks(stack, "ogone_process", refund.id)), 90,
-             "the interrupted refund task to run again")
     lines = sandbox_admin(stack, f"transactions/{charged['payid']}")["history"]
     refunded = [line for line in lines if line["operation"] in ("RFD", "RFS")]
     assert [line["operation"] for line in refunded] == ["RFD"]
