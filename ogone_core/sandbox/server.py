@@ -33,6 +33,11 @@ class SandboxRequestHandler(WSGIRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # The headers and the body of an answer are two writes: on a connection kept open, Nagle's algorithm
+        # holds the body until the client acknowledges the headers, which it delays (40 ms on Linux) when
+        # requests follow each other closely, as the charges of a group do.
+        if self.connection.family in (socket.AF_INET, socket.AF_INET6):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.open_connections.add(self.connection)  # type: ignore[attr-defined]
 
     def finish(self) -> None:
