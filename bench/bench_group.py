@@ -1,22 +1,26 @@
 """Saved-card group processing end to end: trytond on PostgreSQL, its queue, and the sandbox over HTTP.
 
 Groups of N saved-card payments each are processed the way an accountant does (the "Process" wizard queues
-one charge task per payment) and their tasks are run:
+the charges in tasks of ``[queue] batch_size`` payments, 20 by default) and their tasks are run:
 
-- baseline, the former way: one task at a time (run in this process as trytond-worker runs one), each
-  charge's DirectLink client with a transport of its own, hence a new HTTP connection per request;
+- baseline, the former way: one payment per task (``batch_size`` 1), one task at a time (run in this process
+  as trytond-worker runs one), each charge's DirectLink client with a transport of its own, hence a new HTTP
+  connection per request;
 - pooled, one at a time: the same, the clients sharing the process's pooled transport (what pooling alone
   gives);
+- batched, one at a time: tasks of 20 payments, one task at a time, shared transport (what batching gives:
+  one lock, one write of the new attempts and one commit for the task's payments before the calls, then
+  their answers applied in one transaction, each transition run once for the payments it moves);
 - production: ``--workers`` ``trytond-worker`` processes (``--task-processes`` task processes each, 1 by
-  default) pulling the tasks from the queue, the clients sharing their process's pooled transport. They are
-  started and given a small warm-up group first, so their start is not counted.
+  default) pulling the tasks of 20 from the queue, the clients sharing their process's pooled transport.
+  They are started and given a small warm-up group first, so their start is not counted.
 
 All on one ``topology.Stack`` (its PostgreSQL database copied from the template, its ``ogone-sandbox`` process
 and its trytond-worker processes, started once the one-at-a-time groups are done), in the same run; the ratios
 to the baseline are printed. Every payment must end final and charged exactly once at the sandbox, or the
 bench fails. ``--latency S`` makes the sandbox take S seconds before each DirectLink order answer (a platform
-farther than the loopback); ``--profile FILE`` instead charges a group one task at a time under cProfile and
-prints where the time of a charge goes.
+farther than the loopback); ``--profile FILE`` instead charges two groups one task at a time under cProfile,
+one payment per task (the former way) and in tasks of 20, and prints where the time of a charge goes.
 
     .venv/bin/python bench/bench_group.py [--quick] [--payments 200] [--workers 2] [--task-processes 1]
                                           [--latency 0] [--profile FILE]
@@ -37,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from topology import Stack  # noqa: E402
 from topology.stack import POSTGRESQL_URI  # noqa: E402
 
+# trytond's [queue] batch_size by default: the saved cards one charge task takes
+BATCH_SIZE = 20
 CARDS = ['4111111111111111', '5399999999999999', '374111111111111', '4000000000000028']
 
 
@@ -128,7 +134,7 @@ def run_one_at_a_time(database_name, count):
     finally:
         queue.database.put_connection(queue.connection)
     if ran != count:
-        raise SystemExit(f'{ran} tasks ran for {count} payments')
+        raise SystemExit(f'{ran} tasks ran, {count} expected')
 
 
 def wait_for_tasks(stack, timeout=600):
@@ -160,19 +166,22 @@ def former_transport(enabled):
         (lambda url, **settings: RequestsTransport(**settings)) if enabled else shared_transport)
 
 
-def process_group(database_name, payments, run_tasks):
-    "Process the group with the wizard and run its tasks with ``run_tasks``; return the seconds it took"
+def process_group(database_name, payments, run_tasks, batch_size=BATCH_SIZE):
+    """Process the group with the wizard, its charges queued in tasks of ``batch_size`` payments, and run its
+    tasks with ``run_tasks``; return the seconds it took"""
     from proteus import Wizard
     from trytond import config
 
     config.set('queue', 'worker', 'True')
+    config.set('queue', 'batch_size', str(batch_size))
     try:
         started = time.perf_counter()
         Wizard('account.payment.process', payments)
-        run_tasks(database_name, len(payments))
+        run_tasks(database_name, -(-len(payments) // batch_size))
         return time.perf_counter() - started
     finally:
         config.set('queue', 'worker', 'False')
+        config.set('queue', 'batch_size', str(BATCH_SIZE))
 
 
 def check_charged_once(stack, groups):
@@ -205,19 +214,20 @@ def profile_group(arguments, stack):
     size = arguments.payments
     groups = set_up(stack, [size, size])
     profiles = {}
-    for name, group in zip(['former', 'pooled'], groups):
+    for name, group in zip(['former', 'batched'], groups):
         former_transport(name == 'former')
         profiler = cProfile.Profile()
         try:
             profiler.enable()
-            elapsed = process_group(stack.database, group, run_one_at_a_time)
+            elapsed = process_group(stack.database, group, run_one_at_a_time,
+                                    batch_size=1 if name == 'former' else BATCH_SIZE)
             profiler.disable()
         finally:
             former_transport(False)
         profiles[name] = (elapsed, pstats.Stats(profiler))
     check_charged_once(stack, groups)
     print(f'{size} payments per group, one task at a time in this thread, under cProfile')
-    print(f'{"ms per charge (cumulative, overlapping)":<52} {"former":>8} {"pooled":>8}')
+    print(f'{"ms per charge (cumulative, overlapping)":<52} {"former":>8} {"batched":>8}')
     print(f'{"whole group / payments (wall)":<52} '
           + ' '.join(f'{profiles[n][0] * 1000 / size:>8.2f}' for n in profiles))
     for label, matches in PROFILE_ITEMS:
@@ -226,7 +236,7 @@ def profile_group(arguments, stack):
     for label, matches in COUNTED_ITEMS:
         print(f'{label:<52} ' + ' '.join(
             f'{calls(profiles[n][1], matches) / size:>8.1f}' for n in profiles))
-    stats = profiles['pooled'][1]
+    stats = profiles['batched'][1]
     stats.dump_stats(arguments.profile)
     stats.sort_stats('cumulative').print_stats(40)
     stats.sort_stats('tottime').print_stats(25)
@@ -236,11 +246,11 @@ def profile_group(arguments, stack):
 PROFILE_ITEMS = [
     ('Process wizard (queuing the charges)', [('trytond/wizard/wizard.py', 'execute')]),
     ('run_task (one task, all included)', [('trytond/worker.py', 'run_task')]),
-    ('  Payment._ogone_charge_one', [('trytond_payment_ogone/directlink.py', '_ogone_charge_one')]),
-    ('    ogone_locked (lock and read again)', [('trytond_payment_ogone/payment.py', 'ogone_locked')]),
+    ('  Payment.ogone_charge', [('trytond_payment_ogone/directlink.py', 'ogone_charge')]),
+    ('    ogone_locked_list (lock and read again)', [('trytond_payment_ogone/payment.py', 'ogone_locked_list')]),
     ('    ogone_check_charge', [('trytond_payment_ogone/directlink.py', 'ogone_check_charge')]),
-    ('    _ogone_new_directlink_order', [('trytond_payment_ogone/directlink.py',
-                                          '_ogone_new_directlink_order')]),
+    ('    _ogone_new_directlink_orders', [('trytond_payment_ogone/directlink.py',
+                                           '_ogone_new_directlink_orders')]),
     ('    _ogone_order_request', [('trytond_payment_ogone/directlink.py', '_ogone_order_request')]),
     ('    Account.ogone (core account)', [('trytond_payment_ogone/account.py', 'ogone')]),
     ('    DirectLinkClient.new_order', [('ogone_core/directlink.py', 'new_order')]),
@@ -249,8 +259,9 @@ PROFILE_ITEMS = [
     ('        TCP connect', [('urllib3/connection.py', '_new_conn')]),
     ('        requests.Session()', [('requests/sessions.py', '__init__')]),
     ('      parse_ncresponse', [('ogone_core/ncresponse.py', 'parse_ncresponse')]),
-    ('    _ogone_apply (ogone_update and commit)', [('trytond_payment_ogone/directlink.py', '_ogone_apply')]),
-    ('      ogone_update', [('trytond_payment_ogone/payment.py', 'ogone_update')]),
+    ('    _ogone_apply_answers (ogone_update_many, commit)', [('trytond_payment_ogone/directlink.py',
+                                                         '_ogone_apply_answers')]),
+    ('      ogone_update_many', [('trytond_payment_ogone/payment.py', 'ogone_update_many')]),
     ('SQL: cursor.execute', [('psycopg/cursor.py', 'execute')]),
     ('SQL: commit', [('psycopg/connection.py', 'commit')]),
 ]
@@ -290,14 +301,15 @@ def compare(arguments, stack):
     if arguments.latency:
         delay_orders(stack, arguments.latency)
     warm_up = 2 * arguments.workers * arguments.task_processes
-    baseline_group, pooled_group, production_group, warm_up_group = set_up(
-        stack, [size, size, size, warm_up])
+    baseline_group, pooled_group, batched_group, production_group, warm_up_group = set_up(
+        stack, [size, size, size, size, warm_up])
     former_transport(True)
     try:
-        baseline = process_group(stack.database, baseline_group, run_one_at_a_time)
+        baseline = process_group(stack.database, baseline_group, run_one_at_a_time, batch_size=1)
     finally:
         former_transport(False)
-    pooled = process_group(stack.database, pooled_group, run_one_at_a_time)
+    pooled = process_group(stack.database, pooled_group, run_one_at_a_time, batch_size=1)
+    batched = process_group(stack.database, batched_group, run_one_at_a_time)
     for index in range(arguments.workers):
         stack.restart_worker(index)
     workers = wait_for_tasks(stack)
@@ -305,13 +317,14 @@ def compare(arguments, stack):
     sandbox_cpu = sandbox_cpu_seconds(stack)
     production = process_group(stack.database, production_group, workers)
     sandbox_cpu = sandbox_cpu_seconds(stack) - sandbox_cpu
-    check_charged_once(stack, [baseline_group, pooled_group, production_group, warm_up_group])
+    check_charged_once(stack, [baseline_group, pooled_group, batched_group, production_group, warm_up_group])
     latency = f', sandbox answering orders after {arguments.latency:g} s' if arguments.latency else ''
     print(f'{size} saved-card payments per group, each charged once at the sandbox{latency}')
     print(f'{"way":<64} {"seconds":>8} {"payments/s":>11} {"ratio":>6}')
     for label, seconds in [
             ('baseline: one task at a time, a new connection per request', baseline),
             ('pooled: one task at a time, shared transport', pooled),
+            (f'batched: one task of {BATCH_SIZE} at a time, shared transport', batched),
             (f'production: {arguments.workers} trytond-worker x {arguments.task_processes} task processes, '
              'shared transport', production)]:
         print(f'{label:<64} {seconds:>8.2f} {size / seconds:>11.1f} {baseline / seconds:>6.2f}')

@@ -15,7 +15,7 @@ from ogone_core import (
     DirectLinkClient, InvalidRequest, OgoneError, Operation, OrderRequest,
     OutcomeUnknown, Status, ThreeDSecure)
 
-from trytond import config
+from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.account_payment.exceptions import ProcessError
@@ -220,11 +220,15 @@ class Payment(metaclass=PoolMeta):
         # and instances of one list would then read the whole list again for
         # each payment: minutes for a group of a thousand.
         payments = [cls(p.id) for p in payments]
-        by_link = []
+        by_link, to_charge = [], []
         if not Transaction().context.get('_ogone_update'):
             by_link = [p for p in payments
                 if p.process_method == 'ogone' and not p.ogone_alias
                 and p.state in {'submitted', 'approved'}]
+            # Those the transition moves, as its wrapper selects them
+            to_charge = [p for p in payments
+                if p.process_method == 'ogone' and p.ogone_alias
+                and (p.state, 'processing') in cls._transitions]
         for payment in by_link:
             if not getattr(payment.party, 'email', None):
                 raise ProcessError(gettext(
@@ -235,7 +239,17 @@ class Payment(metaclass=PoolMeta):
         for payment in by_link:
             # Queued: a mail server down must not undo the processing
             cls.__queue__.ogone_send_checkout_email([payment])
+        # process_ogone checked each card
+        cls.ogone_queue_charges(to_charge)
         return group
+
+    @classmethod
+    def ogone_queue_charges(cls, payments):
+        """Queue the charges of the saved cards: with trytond-worker, in
+        tasks of [queue] batch_size payments, which the workers share"""
+        if payments:
+            with Transaction().set_context(queue_batch=True):
+                cls.__queue__.ogone_charge(payments)
 
     @classmethod
     def ogone_send_checkout_email(cls, payments):
@@ -302,8 +316,8 @@ class Payment(metaclass=PoolMeta):
 
     @classmethod
     def ogone_charge(cls, payments=None):
-        """Charge the saved cards of processing payments, each in its own
-        queue task; without payments (the cron), send whatever is left"""
+        """Charge the saved cards of processing payments (a queue task);
+        without payments (the cron), queue whatever is left to send"""
         if payments is None:
             payments = cls.search([
                     ('process_method', '=', 'ogone'),
@@ -311,74 +325,78 @@ class Payment(metaclass=PoolMeta):
                     ('ogone_alias', '!=', None),
                     ('company', '=', Transaction().context.get('company')),
                     ], order=[('id', 'ASC')])
-            for payment in payments:
-                if payment.ogone_to_charge:
-                    cls.__queue__.ogone_charge([payment])
+            cls.ogone_queue_charges([p for p in payments if p.ogone_to_charge])
             return
+        transaction = Transaction()
+        payments = cls.ogone_locked_list([p.id for p in payments])
+        payments = [p for p in payments if p.ogone_to_charge]
+        refused = []
         for payment in payments:
-            cls._ogone_charge_one(payment.id)
+            try:
+                payment.ogone_check_charge()
+            except ProcessError as error:
+                # Changed since it was processed (card expired, say): a
+                # message for the accountant, nothing sent.
+                logger.warning(
+                    "Ogone charge of payment %s not sent: %s", payment.id,
+                    error.message)
+                refused.append(payment)
+        if refused:
+            cls.fail(refused)
+        payments = [p for p in payments if p not in refused]
+        orders = cls._ogone_new_directlink_orders(payments)
+        # Built from what this transaction read: after the commit, the
+        # journals and accounts would be read again.
+        sends = [
+            (p.id, order, p._ogone_order_request(order), p._ogone_client())
+            for p, order in zip(payments, orders)]
+        # The ORDERIDs are committed before the calls: whatever happens next,
+        # each payment is known to have been sent and is never sent again.
+        transaction.commit()
+        answers = []
+        for payment_id, order, request, client in sends:
+            try:
+                response = client.new_order(request)
+            except OutcomeUnknown as error:
+                logger.warning(
+                    "Ogone charge %s of payment %s: outcome unknown (%s), "
+                    "left to the query", order.name, payment_id, error)
+                continue
+            except OgoneError as error:
+                logger.warning(
+                    "Ogone charge %s of payment %s not answered (%s), "
+                    "left to the query", order.name, payment_id, error)
+                continue
+            answers.append((payment_id, order, response))
+        cls._ogone_apply_answers(answers, 'directlink')
 
     @classmethod
-    def _ogone_charge_one(cls, payment_id):
-        transaction = Transaction()
-        payment = cls.ogone_locked(payment_id)
-        if not payment.ogone_to_charge:
-            return
-        try:
-            payment.ogone_check_charge()
-        except ProcessError as error:
-            # Changed since it was processed (card expired, say): a message
-            # for the accountant, nothing sent.
-            logger.warning(
-                "Ogone charge of payment %s not sent: %s", payment.id,
-                error.message)
-            cls.fail([payment])
-            transaction.commit()
-            return
-        order = payment._ogone_new_directlink_order()
-        request = payment._ogone_order_request(order)
-        # Built from what this transaction read: after the commit, the
-        # journal and account would be read again.
-        client = payment._ogone_client()
-        # The ORDERID is committed before the call: whatever happens next,
-        # the payment is known to have been sent and is never sent again.
-        transaction.commit()
-        try:
-            response = client.new_order(request)
-        except OutcomeUnknown as error:
-            logger.warning(
-                "Ogone charge %s of payment %s: outcome unknown (%s), "
-                "left to the query", order.name, payment_id, error)
-            return
-        except OgoneError as error:
-            logger.warning(
-                "Ogone charge %s of payment %s not answered (%s), "
-                "left to the query", order.name, payment_id, error)
-            return
-        cls._ogone_apply(payment_id, order, response, 'directlink')
-
-    def _ogone_new_directlink_order(self):
-        "A new attempt with a fresh ORDERID, the payment locked"
+    def _ogone_new_directlink_orders(cls, payments):
+        "A new attempt with a fresh ORDERID for each payment, locked"
         pool = Pool()
         Order = pool.get('account.payment.ogone.order')
-        account = self.journal.ogone_account
-        self.ogone_attempts = (self.ogone_attempts or 0) + 1
-        order = Order(
-            payment=self, account=account,
-            name=(f'{account.effective_order_id_prefix}-{self.id}'
-                f'-{self.ogone_attempts}'),
-            amount=self.amount, currency=self.currency, directlink=True)
-        order.save()
-        self.ogone_order_id = order.name
-        # Queried at the next reconciliation if its answer is lost; set only
-        # when a query of an earlier attempt left them, as a value written
-        # is a column updated.
-        if self.ogone_next_query is not None:
-            self.ogone_next_query = None
-        if self.ogone_queries:
-            self.ogone_queries = 0
-        self.save()
-        return order
+        orders = []
+        for payment in payments:
+            account = payment.journal.ogone_account
+            payment.ogone_attempts = (payment.ogone_attempts or 0) + 1
+            orders.append(Order(
+                    payment=payment, account=account,
+                    name=(f'{account.effective_order_id_prefix}-{payment.id}'
+                        f'-{payment.ogone_attempts}'),
+                    amount=payment.amount, currency=payment.currency,
+                    directlink=True))
+        Order.save(orders)
+        for payment, order in zip(payments, orders):
+            payment.ogone_order_id = order.name
+            # Queried at the next reconciliation if its answer is lost; set
+            # only when a query of an earlier attempt left them, as a value
+            # written is a column updated.
+            if payment.ogone_next_query is not None:
+                payment.ogone_next_query = None
+            if payment.ogone_queries:
+                payment.ogone_queries = 0
+        cls.save(payments)
+        return orders
 
     def _ogone_order_request(self, order):
         pool = Pool()
@@ -409,19 +427,56 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def _ogone_apply(cls, payment_id, order, response, source):
         "Apply a DirectLink answer through the reconciliation, and commit"
+        cls._ogone_apply_answers([(payment_id, order, response)], source)
+
+    @classmethod
+    def _ogone_apply_answers(cls, answers, source):
+        """Apply DirectLink answers, a list of (payment id, order, answer),
+        through the reconciliation in one transaction, and commit
+
+        When one of the payments cannot be locked (news about it is being
+        applied), each answer is applied in a transaction of its own; one
+        that still cannot be is left to the reconciliation's query.
+        """
         transaction = Transaction()
-        payment = cls.ogone_locked(payment_id)
-        was_waiting = payment.ogone_status == '46'
-        applied = payment.ogone_update(response, source, order)
-        # Read before the commit, which would make them read again
-        payment = cls(payment_id)
-        waits_for_customer = (applied and payment.ogone_status == '46'
-            and not was_waiting and payment.state == 'processing')
-        transaction.commit()
-        if waits_for_customer:
+        if not answers:
+            return
+        try:
+            waiting = cls._ogone_apply_locked(answers, source)
+        except backend.DatabaseOperationalError:
+            if len(answers) == 1:
+                raise
+            transaction.rollback()
+            waiting = []
+            for answer in answers:
+                try:
+                    waiting += cls._ogone_apply_locked([answer], source)
+                except backend.DatabaseOperationalError:
+                    transaction.rollback()
+                    logger.warning(
+                        "Ogone answer for %s of payment %s not applied, the "
+                        "payment staying locked: left to the query",
+                        answer[1].name, answer[0])
+        for payment in waiting:
             payment.ogone_send_authentication_email()
             transaction.commit()
-        return applied
+
+    @classmethod
+    def _ogone_apply_locked(cls, answers, source):
+        """Apply and commit the answers; return the payments that now wait
+        for their customer (3-D Secure)"""
+        transaction = Transaction()
+        payment_ids = [payment_id for payment_id, _, _ in answers]
+        payments = cls.ogone_locked_list(payment_ids)
+        was_waiting = {p.id for p in payments if p.ogone_status == '46'}
+        cls.ogone_update_many([(payment, response, source, order)
+                for payment, (_, order, response) in zip(payments, answers)])
+        # Read before the commit, which would make them read again
+        waiting = [p for p in cls.browse(payment_ids)
+            if p.ogone_status == '46' and p.id not in was_waiting
+            and p.state == 'processing']
+        transaction.commit()
+        return waiting
 
     def ogone_send_authentication_email(self):
         "E-mail the customer the checkout link to confirm with their bank"

@@ -432,9 +432,9 @@ class Payment(metaclass=PoolMeta):
         assert self.process_method == 'ogone'
         if (self.ogone_alias
                 and not Transaction().context.get('_ogone_update')):
-            # Refused here, before anything is sent
+            # Refused here, before anything is sent; Payment.process queues
+            # the charges of the group
             self.ogone_check_charge()
-            self.__class__.__queue__.ogone_charge([self])
             return
         if not self.ogone_checkout_id:
             self.ogone_checkout_id = secrets.token_urlsafe(32)
@@ -482,8 +482,14 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def ogone_locked(cls, payment_id):
         "The payment, locked and read again as last committed"
-        cls.ogone_lock([cls(payment_id)])
-        return cls(payment_id)
+        payment, = cls.ogone_locked_list([payment_id])
+        return payment
+
+    @classmethod
+    def ogone_locked_list(cls, payment_ids):
+        "The payments, locked and read again as last committed, in that order"
+        cls.ogone_lock(cls.browse(payment_ids))
+        return cls.browse(payment_ids)
 
     def ogone_checkout_order(self, save_card=False):
         """The attempt the customer pays with, created on the first checkout
@@ -653,32 +659,53 @@ class Payment(metaclass=PoolMeta):
         currency.
         Return True when the feedback moved the payment.
         """
-        applied, review = self.ogone_effect(feedback, order)
-        return self._ogone_reconcile(feedback, source, order, applied, review)
+        applied, = self.__class__.ogone_update_many(
+            [(self, feedback, source, order)])
+        return applied
 
-    def _ogone_reconcile(self, feedback, source, order, applied, review):
+    @classmethod
+    def ogone_update_many(cls, news):
+        """ogone_update of several payments, each once in news, a list of
+        (payment, feedback, source, order): the payments moving the same way
+        go through their transition together, as the accountant's buttons
+        move a selection. Return, for each, whether it moved its payment."""
         pool = Pool()
         Feedback = pool.get('account.payment.ogone.feedback')
-        cls = self.__class__
-        status = feedback.status
-        new_rank = status_rank(status)
-        Feedback.ogone_insert(self.id, order.id, source, feedback, applied)
-        if review:
-            logger.warning(
-                "Ogone reports money on %s for payment %s that does not "
-                "settle it: review needed", order.name, self.id)
-            cls.write([self], {'ogone_review': True})
-        if not applied:
-            logger.info(
-                "Ogone feedback %s for %s kept in history only "
-                "(status %s after %s)", source, order.name,
-                status.value, self.ogone_status)
-            return False
+        # Everything read before anything is written: each write would make
+        # every payment of the list read again.
+        decided = []
+        for payment, feedback, source, order in news:
+            applied, review = payment.ogone_effect(feedback, order)
+            decided.append((payment, feedback, source, order, applied, review,
+                    payment.ogone_status))
+        moves = []
+        for payment, feedback, source, order, applied, review, before in (
+                decided):
+            Feedback.ogone_insert(payment.id, order.id, source, feedback,
+                applied)
+            if review:
+                logger.warning(
+                    "Ogone reports money on %s for payment %s that does not "
+                    "settle it: review needed", order.name, payment.id)
+                cls.write([payment], {'ogone_review': True})
+            if applied:
+                payment._ogone_record_news(feedback, order)
+                moves.append((payment.id, status_rank(feedback.status)))
+            else:
+                logger.info(
+                    "Ogone feedback %s for %s kept in history only "
+                    "(status %s after %s)", source, order.name,
+                    feedback.status.value, before)
+        if moves:
+            with Transaction().set_context(_ogone_news=True):
+                cls._ogone_move(moves)
+        return [applied for _, _, _, _, applied, _, _ in decided]
 
-        # One write of what Ogone said; the state moves by the transitions
-        # below, so that the hooks of other modules run.
+    def _ogone_record_news(self, feedback, order):
+        "One write of what Ogone said; the state moves by the transitions"
+        new_rank = status_rank(feedback.status)
         values = {
-            'ogone_status': str(status.value),
+            'ogone_status': str(feedback.status.value),
             'ogone_order_id': order.name,
             'ogone_ncerror': feedback.ncerror or None,
             'ogone_capture_needed': new_rank == RANK_AUTHORIZED,
@@ -690,29 +717,37 @@ class Payment(metaclass=PoolMeta):
             values['ogone_alias'] = self._ogone_save_alias(
                 feedback, order).id
             # A card is checked against the payment's party and account
-            cls.write([self], values)
+            self.__class__.write([self], values)
         else:
             self._ogone_store(values)
 
-        with Transaction().set_context(_ogone_news=True):
-            self._ogone_move(new_rank)
-        return True
-
-    def _ogone_move(self, new_rank):
-        "Move the payment by its transitions, as the news says"
-        cls = self.__class__
-        if self.state in {'submitted', 'approved'}:
-            # Paid already: nothing is to be sent for it
+    @classmethod
+    def _ogone_move(cls, moves):
+        """Move the payments by their transitions, as the news says: moves
+        is a list of (payment id, rank of the news); so that the hooks of
+        other modules run"""
+        payments = cls.browse([payment_id for payment_id, _ in moves])
+        to_process = [p for p in payments
+            if p.state in {'submitted', 'approved'}]
+        if to_process:
+            # Paid already: nothing is to be sent for them
             with Transaction().set_context(_ogone_update=True):
-                cls.process([self])
-            self = cls(self.id)
-        if new_rank == RANK_PAID:
-            cls.succeed([self])
-        elif new_rank in {RANK_FAILED, RANK_REVERSED}:
-            cls.fail([self])
-        elif self.state == 'failed':
-            # Authorized or pending after a refusal: the customer retried
-            cls.proceed([self])
+                cls.process(to_process)
+            payments = cls.browse([p.id for p in payments])
+        succeed, fail, proceed = [], [], []
+        for payment, (_, new_rank) in zip(payments, moves):
+            if new_rank == RANK_PAID:
+                succeed.append(payment)
+            elif new_rank in {RANK_FAILED, RANK_REVERSED}:
+                fail.append(payment)
+            elif payment.state == 'failed':
+                # Authorized or pending after a refusal: the customer retried
+                proceed.append(payment)
+        for transition, selected in [
+                (cls.succeed, succeed), (cls.fail, fail),
+                (cls.proceed, proceed)]:
+            if selected:
+                transition(selected)
 
     def _ogone_store(self, values):
         """Write what Ogone said in one UPDATE, without the validation of a

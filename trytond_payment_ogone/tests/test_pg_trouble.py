@@ -102,6 +102,32 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         self.return_url = (
             f'{self.tryton.url}/{DB_NAME}/r/account_payment_ogone/return')
 
+    def new_card_payments(self, amounts):
+        """Processing payments charged on the saved card, processed together:
+        their charges are one queued task"""
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        Alias = pool.get('account.payment.ogone.alias')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            company, = Company.search([])
+            with set_company(company):
+                journal, = Journal.search([])
+                party, = Party.search([('name', '=', "Client")])
+                alias, = Alias.search([])
+                payments = Payment.create([{
+                            'company': company.id, 'journal': journal.id,
+                            'kind': 'receivable', 'party': party.id,
+                            'amount': Decimal(amount), 'reference': "INV-PG",
+                            'ogone_alias': alias.id}
+                        for amount in amounts])
+                Payment.submit(payments)
+                Payment.process(payments)
+                transaction.commit()
+                return [p.id for p in payments]
+
     def new_payment(self, amount, card=False):
         "A processing payment; by checkout link, or charged on the saved card"
         pool = Pool(DB_NAME)
@@ -390,6 +416,61 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
                 'pspid': DEFAULT_MERCHANT.pspid}, timeout=30).json()
         return [t for t in found['transactions']
             if t['orderid'].startswith(f'PG-{payment_id}-')]
+
+    def test_answers_of_a_group_one_of_whose_payments_is_locked(self):
+        """The answers of a group's charges are applied together; when one
+        payment is locked by then, the others are applied one by one and the
+        locked one is left to the reconciliation's query, charged once"""
+        from trytond.worker import run_task
+        self.configure(
+            account_payment_ogone={'lock_timeout': '1'},
+            database={'retry': '0'})
+        first, second, last = self.new_card_payments(
+            ['41.00', '42.00', '43.00'])
+        task, = self.pending_tasks()
+        # The last answer comes late: meanwhile, another connection locks
+        # the first payment, charged already
+        requests.post(f'{self.sandbox.url}admin/api/faults', json={
+                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'PG-{last}-1',
+                'times': 1, 'faults': {
+                    'latency': 4, 'pages': ['orderdirect']}},
+            timeout=10).raise_for_status()
+        with ThreadPoolExecutor(max_workers=1) as executor, \
+                self.assertLogs('trytond_payment_ogone.directlink',
+                    'WARNING') as logs:
+            running = executor.submit(run_task, DB_NAME, task)
+            deadline = time.monotonic() + 30
+            while not self.sandbox_transactions(second):
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            release = self.hold_lock(first)
+            try:
+                running.result(timeout=60)
+            finally:
+                release()
+        self.assertIn(
+            f'Ogone answer for PG-{first}-1 of payment {first} not applied',
+            '\n'.join(logs.output))
+        self.assertEqual(self.pending_tasks(), [])
+        for payment_id in [second, last]:
+            self.assertEqual(
+                self.payment(payment_id)['feedbacks'],
+                [('directlink', '9', True)])
+            self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
+        self.assertEqual(self.payment(first), {
+                'state': 'processing', 'status': None,
+                'order_id': f'PG-{first}-1', 'feedbacks': []})
+
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Payment = Pool(DB_NAME).get('account.payment')
+            Payment.ogone_query([Payment(first)])
+        self.assertEqual(self.payment(first)['feedbacks'],
+            [('query', '9', True)])
+        self.assertEqual(self.payment(first)['state'], 'succeeded')
+        for payment_id in [first, second, last]:
+            self.assertEqual(
+                [t['orderid'] for t in self.sandbox_transactions(payment_id)],
+                [f'PG-{payment_id}-1'])
 
     def test_charge_while_the_payment_is_locked(self):
         "A charge task that cannot lock its payment runs again later, once"
