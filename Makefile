@@ -67,6 +67,7 @@ bench: $(VENV)/.installed
 # they should (nothing is timed)
 bench-quick: $(VENV)/.installed
 	$(PY) bench/bench_feedback.py --quick
+	$(PY) bench/bench_group.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
