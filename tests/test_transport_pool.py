@@ -204,6 +204,22 @@ def test_the_sandbox_sends_an_answer_without_waiting_for_the_acknowledgement_of_
     assert kept.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
+def test_the_sandbox_answers_on_a_unix_socket(tmp_path):
+    # TCP_NODELAY is for TCP connections only
+    import socket
+    from ogone_core.sandbox import start_server
+    path = str(tmp_path / "sandbox.sock")
+    running = start_server(f"unix://{path}", allow_remote=True)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(path)
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            connection.settimeout(10)
+            assert connection.recv(12) == b"HTTP/1.1 200"
+    finally:
+        running.stop()
+
+
 def test_a_client_that_asks_to_close_is_told_so_and_its_next_request_is_answered(sandbox):
     # A browser or a script sending "Connection: close" goes on with a new connection for its next request;
     # a sandbox closing without saying so made that next request fail with RemoteDisconnected.

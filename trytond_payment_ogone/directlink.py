@@ -328,7 +328,10 @@ class Payment(metaclass=PoolMeta):
             cls.ogone_queue_charges([p for p in payments if p.ogone_to_charge])
             return
         transaction = Transaction()
-        payments = cls.ogone_locked_list([p.id for p in payments])
+        # Once each, whoever queued them: two attempts of one payment would
+        # have the same ORDERID
+        payments = cls.ogone_locked_list(
+            list(dict.fromkeys(p.id for p in payments)))
         payments = [p for p in payments if p.ogone_to_charge]
         refused = []
         for payment in payments:
@@ -442,47 +445,47 @@ class Payment(metaclass=PoolMeta):
         if not answers:
             return
         try:
-            waiting = cls._ogone_apply_locked(answers, source)
+            cls._ogone_apply_locked(answers, source)
         except backend.DatabaseOperationalError:
             if len(answers) == 1:
                 raise
             transaction.rollback()
-            waiting = []
             for answer in answers:
                 try:
-                    waiting += cls._ogone_apply_locked([answer], source)
+                    cls._ogone_apply_locked([answer], source)
                 except backend.DatabaseOperationalError:
                     transaction.rollback()
                     logger.warning(
                         "Ogone answer for %s of payment %s not applied, the "
                         "payment staying locked: left to the query",
                         answer[1].name, answer[0])
-        for payment in waiting:
-            payment.ogone_send_authentication_email()
-            transaction.commit()
 
     @classmethod
     def _ogone_apply_locked(cls, answers, source):
-        """Apply and commit the answers; return the payments that now wait
-        for their customer (3-D Secure)"""
         transaction = Transaction()
         payment_ids = [payment_id for payment_id, _, _ in answers]
         payments = cls.ogone_locked_list(payment_ids)
         was_waiting = {p.id for p in payments if p.ogone_status == '46'}
         cls.ogone_update_many([(payment, response, source, order)
                 for payment, (_, order, response) in zip(payments, answers)])
-        # Read before the commit, which would make them read again
         waiting = [p for p in cls.browse(payment_ids)
             if p.ogone_status == '46' and p.id not in was_waiting
             and p.state == 'processing']
+        if waiting:
+            # Queued with the status that asks for it: the e-mail is sent
+            # whatever happens after this commit
+            cls.__queue__.ogone_send_authentication_emails(waiting)
         transaction.commit()
-        return waiting
 
-    def ogone_send_authentication_email(self):
-        "E-mail the customer the checkout link to confirm with their bank"
-        self._ogone_email_checkout_link(
-            'msg_authentication_email_subject',
-            'msg_authentication_email_body')
+    @classmethod
+    def ogone_send_authentication_emails(cls, payments):
+        """E-mail the customers whose bank wants them the checkout link to
+        confirm the payment, if it still waits for them"""
+        for payment in payments:
+            if payment.state == 'processing' and payment.ogone_status == '46':
+                payment._ogone_email_checkout_link(
+                    'msg_authentication_email_subject',
+                    'msg_authentication_email_body')
 
     def _ogone_email_checkout_link(self, subject_message, body_message):
         "E-mail the customer the checkout link, in their language"

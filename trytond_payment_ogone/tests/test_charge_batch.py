@@ -1,0 +1,491 @@
+"""Saved cards charged in queue tasks of several payments: a task mixing
+refused, expired, sent and 3-D Secure cards, two journals and parties; the
+same payment twice; a task run twice at once; a hook of another module
+raising; a payment locked or changed while the answers are applied; the
+feedback arriving during the calls. Real trytond, real queue tasks run by
+trytond.worker's run_task, the real sandbox."""
+import datetime as dt
+import threading
+import time
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from unittest import mock
+
+import requests
+
+from ogone_core.sandbox import DEFAULT_MERCHANT, start_server
+
+from trytond import backend
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.transaction import Transaction
+
+from .tools import BusyDatabaseMixin, SMTPSink, TrytonServer, register_card
+
+CARDS = {
+    'good': '4111111111111111',
+    'refused': '4000000000000028',
+    'secure': '4000000000000002',
+    }
+
+
+def _setup_database(base_url):
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    Party = pool.get('party.party')
+    Company = pool.get('company.company')
+    Account = pool.get('account.payment.ogone.account')
+    Journal = pool.get('account.payment.journal')
+    Alias = pool.get('account.payment.ogone.alias')
+
+    eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
+    eur.save()
+    company = Company(party=Party(name="Ogone Shop"), currency=eur)
+    company.party.save()
+    company.save()
+    accounts = {}
+    for prefix in ['BA', 'BB']:
+        account = Account(
+            name=f"Sandbox {prefix}", pspid=DEFAULT_MERCHANT.pspid,
+            api_user_id=DEFAULT_MERCHANT.api_user,
+            api_password=DEFAULT_MERCHANT.api_password,
+            sha_in_secret=DEFAULT_MERCHANT.sha_in,
+            sha_out_secret=DEFAULT_MERCHANT.sha_out, hash_algorithm='sha512',
+            environment='custom', base_url=base_url, order_id_prefix=prefix)
+        account.save()
+        accounts[prefix] = account
+        Journal(
+            name=f"Ogone {prefix}", process_method='ogone',
+            ogone_account=account, currency=eur, company=company).save()
+    parties = {}
+    for name in ['Client', 'Other']:
+        party = Party(name=name, contact_mechanisms=[
+                {'type': 'email', 'value': f'{name.lower()}@example.com'}])
+        party.save()
+        parties[name] = party
+    aliases = [
+        ('Client', 'BA', 'good', 'BRK-GOOD'),
+        ('Client', 'BA', 'refused', 'BRK-REFUSED'),
+        ('Client', 'BA', 'secure', 'BRK-SECURE'),
+        ('Client', 'BA', 'secure', 'BRK-SECURE2'),
+        ('Client', 'BA', 'good', 'BRK-EXPIRED'),
+        ('Client', 'BB', 'good', 'BRK-GOOD-BB'),
+        ('Other', 'BA', 'good', 'BRK-OTHER'),
+        ]
+    for party, prefix, card, name in aliases:
+        account = accounts[prefix]
+        values = register_card(base_url, {
+                'pspid': account.pspid, 'sha_in': DEFAULT_MERCHANT.sha_in,
+                'sha_out': DEFAULT_MERCHANT.sha_out,
+                }, name, CARDS[card])
+        if name == 'BRK-EXPIRED':
+            values['expiry'] = '0120'
+        Alias.create([{'party': parties[party].id, 'account': account.id,
+                    **values}])
+
+
+class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
+    "Charges of saved cards queued several payments to a task"
+    module = 'account_payment_ogone'
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = start_server()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.smtp = SMTPSink().start()
+        cls.addClassCleanup(cls.smtp.stop)
+        super().setUpClass()
+        cls.tryton = TrytonServer().start()
+        cls.addClassCleanup(cls.tryton.stop)
+
+    @classmethod
+    def setUpDatabase(cls):
+        _setup_database(cls.sandbox.test_base_url)
+
+    def setUp(self):
+        super().setUp()
+        self.configure(email={'uri': self.smtp.url})
+        # Only this test's tasks are run
+        for task in self.pending_tasks():
+            self.finish_task(task)
+
+    # Helpers
+
+    def finish_task(self, task_id):
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Queue = Pool(DB_NAME).get('ir.queue')
+            Queue.write([Queue(task_id)], {'finished_at': dt.datetime.now()})
+            transaction.commit()
+
+    def new_payments(self, specs, process=True):
+        """Payments submitted (and processed together) for specs, a list of
+        (alias name, amount, journal prefix, party name)"""
+        pool = Pool(DB_NAME)
+        Company = pool.get('company.company')
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Payment = pool.get('account.payment')
+        Alias = pool.get('account.payment.ogone.alias')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            company, = Company.search([])
+            with set_company(company):
+                values = []
+                for alias_name, amount, prefix, party_name in specs:
+                    journal, = Journal.search(
+                        [('name', '=', f"Ogone {prefix}")])
+                    party, = Party.search([('name', '=', party_name)])
+                    alias, = Alias.search([('alias', '=', alias_name)])
+                    values.append({
+                            'company': company.id, 'journal': journal.id,
+                            'kind': 'receivable', 'party': party.id,
+                            'amount': Decimal(amount),
+                            'reference': "INV-BRK", 'ogone_alias': alias.id})
+                payments = Payment.create(values)
+                Payment.submit(payments)
+                if process:
+                    Payment.process(payments)
+                transaction.commit()
+                return [p.id for p in payments]
+
+    def pending_tasks(self):
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Queue = Pool(DB_NAME).get('ir.queue')
+            return [t.id for t in Queue.search(
+                    [('finished_at', '=', None)], order=[('id', 'ASC')])]
+
+    def run_pending(self):
+        """Run the queued tasks and those they queue, each once, as workers
+        would; one that fails stays pending for the next call"""
+        from trytond.worker import run_task
+        ran = set()
+        while tasks := [t for t in self.pending_tasks() if t not in ran]:
+            for task_id in tasks:
+                ran.add(task_id)
+                run_task(DB_NAME, task_id)
+
+    def payment(self, payment_id):
+        with Transaction().start(DB_NAME, 0):
+            Payment = Pool(DB_NAME).get('account.payment')
+            payment = Payment(payment_id)
+            return {
+                'state': payment.state,
+                'status': payment.ogone_status,
+                'order_id': payment.ogone_order_id,
+                'feedbacks': [
+                    (f.source, f.status, bool(f.applied))
+                    for f in sorted(payment.ogone_feedbacks,
+                        key=lambda f: f.id)],
+                }
+
+    def emails(self, payment_id):
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Email = Pool(DB_NAME).get('ir.email')
+            return len(Email.search(
+                    [('resource', '=', f'account.payment,{payment_id}')]))
+
+    def sandbox_transactions(self, payment_id, prefix='BA'):
+        found = requests.get(
+            f'{self.sandbox.url}admin/api/transactions', params={
+                'pspid': DEFAULT_MERCHANT.pspid}, timeout=30).json()
+        return [t for t in found['transactions']
+            if t['orderid'].startswith(f'{prefix}-{payment_id}-')]
+
+    def query(self, payment_ids):
+        "The reconciliation's query of each payment, as its tasks would run"
+        pool = Pool(DB_NAME)
+        Payment = pool.get('account.payment')
+        for payment_id in payment_ids:
+            with Transaction().start(DB_NAME, 0):
+                Payment.ogone_query([Payment(payment_id)])
+
+    def cron(self, method):
+        pool = Pool(DB_NAME)
+        Payment = pool.get('account.payment')
+        Company = pool.get('company.company')
+        with Transaction().start(DB_NAME, 0) as transaction:
+            company, = Company.search([])
+            with set_company(company):
+                getattr(Payment, method)()
+            transaction.commit()
+
+    # The tests
+
+    def test_mixed_batch(self):
+        """A refused card, an expired alias, a payment sent already, one
+        failed by the accountant before the task runs, two journals, two
+        parties and a 3-D Secure card in the middle: one task; each payment
+        as the sandbox shows it, each charged at most once, one e-mail"""
+        sent, = self.new_payments([('BRK-GOOD', '10.00', 'BA', 'Client')])
+        self.run_pending()
+        self.assertEqual(self.payment(sent)['state'], 'succeeded')
+
+        (good, refused, expired, secure, other_journal, other_party,
+            failed_before) = self.new_payments([
+                ('BRK-GOOD', '11.00', 'BA', 'Client'),
+                ('BRK-REFUSED', '12.00', 'BA', 'Client'),
+                ('BRK-GOOD', '13.00', 'BA', 'Client'),
+                ('BRK-SECURE', '14.00', 'BA', 'Client'),
+                ('BRK-GOOD-BB', '15.00', 'BB', 'Client'),
+                ('BRK-OTHER', '16.00', 'BA', 'Other'),
+                ('BRK-GOOD', '17.00', 'BA', 'Client'),
+                ])
+        task, = self.pending_tasks()
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool(DB_NAME)
+            Payment = pool.get('account.payment')
+            Alias = pool.get('account.payment.ogone.alias')
+            # Expired since it was processed
+            payment = Payment(expired)
+            alias = Alias(payment.ogone_alias.id)
+            Payment.write([payment], {'ogone_alias': Alias.search(
+                        [('alias', '=', 'BRK-EXPIRED')])[0].id})
+            Payment.fail([Payment(failed_before)])
+            # One sent already: added to the task, as the cron may queue it
+            transaction.commit()
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Queue = Pool(DB_NAME).get('ir.queue')
+            record = Queue(task)
+            data = dict(record.data)
+            data['instances'] = [sent] + list(data['instances'])
+            record.data = data
+            record.save()
+            transaction.commit()
+        self.run_pending()
+        self.assertEqual(self.pending_tasks(), [])
+
+        expected = {
+            sent: 'succeeded', good: 'succeeded', refused: 'failed',
+            expired: 'failed', secure: 'processing',
+            other_journal: 'succeeded', other_party: 'succeeded',
+            failed_before: 'failed'}
+        for payment_id, state in expected.items():
+            with self.subTest(payment=payment_id):
+                self.assertEqual(self.payment(payment_id)['state'], state)
+        for payment_id in [sent, good, refused, secure, other_party]:
+            self.assertEqual(len(self.sandbox_transactions(payment_id)), 1)
+        self.assertEqual(len(self.sandbox_transactions(other_journal, 'BB')),
+            1)
+        for payment_id in [expired, failed_before]:
+            self.assertEqual(self.sandbox_transactions(payment_id), [])
+        self.assertEqual(self.payment(secure)['status'], '46')
+        self.assertEqual(self.emails(secure), 1)
+        self.assertEqual(self.payment(refused)['feedbacks'],
+            [('directlink', '2', True)])
+        # The crons afterwards send nothing again
+        self.cron('ogone_charge')
+        self.run_pending()
+        self.cron('ogone_reconcile')
+        self.run_pending()
+        for payment_id in [sent, good, refused, secure, other_party]:
+            self.assertEqual(len(self.sandbox_transactions(payment_id)), 1)
+        self.assertEqual(self.emails(secure), 1)
+
+    def test_same_payment_twice_in_one_task(self):
+        "ogone_queue_charges given the same payment twice"
+        first, second = self.new_payments([
+                ('BRK-GOOD', '23.00', 'BA', 'Client'),
+                ('BRK-OTHER', '24.00', 'BA', 'Other'),
+                ], process=False)
+        pool = Pool(DB_NAME)
+        Payment = pool.get('account.payment')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            with Transaction().set_context(_ogone_update=True):
+                # processing, nothing queued
+                Payment.process(Payment.browse([first, second]))
+            Payment.ogone_queue_charges(Payment.browse([first, second, first]))
+            transaction.commit()
+        self.run_pending()
+        # The task itself charges each payment once (two attempts of one
+        # payment would have the same ORDERID, and none would be sent)
+        for payment_id in [first, second]:
+            with self.subTest(payment=payment_id):
+                self.assertEqual(
+                    [t['orderid'] for t in
+                        self.sandbox_transactions(payment_id)],
+                    [f'BA-{payment_id}-1'])
+                self.assertEqual(self.payment(payment_id)['state'],
+                    'succeeded')
+
+    def test_task_run_twice_concurrently_and_again(self):
+        "The same task run by two workers at once, then once more"
+        from trytond.worker import run_task
+        ids = self.new_payments([
+                ('BRK-GOOD', '31.00', 'BA', 'Client'),
+                ('BRK-OTHER', '32.00', 'BA', 'Other'),
+                ('BRK-GOOD-BB', '33.00', 'BB', 'Client'),
+                ])
+        task, = self.pending_tasks()
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            runs = [executor.submit(run_task, DB_NAME, task)
+                for _ in range(2)]
+            for run in runs:
+                run.result(timeout=120)
+        run_task(DB_NAME, task)
+        self.run_pending()
+        for payment_id, prefix in zip(ids, ['BA', 'BA', 'BB']):
+            with self.subTest(payment=payment_id):
+                self.assertEqual(
+                    len(self.sandbox_transactions(payment_id, prefix)), 1)
+                self.assertEqual(self.payment(payment_id)['state'],
+                    'succeeded')
+                self.assertEqual(self.payment(payment_id)['feedbacks'],
+                    [('directlink', '9', True)])
+
+    def hook_raising_for(self, payment_id):
+        """Another module's hook on succeed that raises for one payment"""
+        Payment = Pool(DB_NAME).get('account.payment')
+        original = Payment.succeed.__func__
+
+        def succeed(cls, payments):
+            if any(p.id == payment_id for p in payments):
+                raise ValueError(f"hook refuses payment {payment_id}")
+            return original(cls, payments)
+        return mock.patch.object(Payment, 'succeed', classmethod(succeed))
+
+    def test_hook_raising_for_one_payment_while_applying(self):
+        """A hook of another module raises for one payment while the answers
+        are applied: the other answers are applied or left to the query,
+        nothing is charged twice, the 3-D Secure e-mail is sent once"""
+        good, secure, bad, other = self.new_payments([
+                ('BRK-GOOD', '41.00', 'BA', 'Client'),
+                ('BRK-SECURE', '42.00', 'BA', 'Client'),
+                ('BRK-GOOD', '43.00', 'BA', 'Client'),
+                ('BRK-OTHER', '44.00', 'BA', 'Other'),
+                ])
+        with self.hook_raising_for(bad), \
+                self.assertLogs('trytond.worker', 'CRITICAL'):
+            self.run_pending()
+        # trytond leaves the failed task pending: a worker runs it again
+        self.run_pending()
+        self.assertEqual(self.pending_tasks(), [])
+        # The reconciliation: the charge cron sends nothing, the queries
+        # settle
+        self.cron('ogone_charge')
+        self.run_pending()
+        self.cron('ogone_reconcile')
+        self.run_pending()
+        for payment_id, state in [(good, 'succeeded'), (secure, 'processing'),
+                (bad, 'succeeded'), (other, 'succeeded')]:
+            with self.subTest(payment=payment_id):
+                self.assertEqual(len(self.sandbox_transactions(payment_id)),
+                    1)
+                self.assertEqual(self.payment(payment_id)['state'], state)
+        self.assertEqual(self.payment(secure)['status'], '46')
+        self.assertEqual(self.emails(secure), 1)
+
+    def test_hook_raising_after_the_fallback_applied_a_3ds_answer(self):
+        """The answers applied one by one (one payment locked), then a hook
+        raises for a later payment: the 3-D Secure payment applied before
+        it must still get its e-mail, now or at the query"""
+        if backend.name != 'postgresql':
+            raise unittest.SkipTest("row locks: PostgreSQL")
+        from trytond.worker import run_task
+        self.configure(
+            account_payment_ogone={'lock_timeout': '1'},
+            database={'retry': '0'})
+        locked, secure, bad = self.new_payments([
+                ('BRK-GOOD', '51.00', 'BA', 'Client'),
+                ('BRK-SECURE', '52.00', 'BA', 'Client'),
+                ('BRK-GOOD', '53.00', 'BA', 'Client'),
+                ])
+        task, = self.pending_tasks()
+        requests.post(f'{self.sandbox.url}admin/api/faults', json={
+                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'BA-{bad}-1',
+                'times': 1, 'faults': {
+                    'latency': 3, 'pages': ['orderdirect']}},
+            timeout=10).raise_for_status()
+        with self.hook_raising_for(bad), \
+                ThreadPoolExecutor(max_workers=1) as executor, \
+                self.assertLogs('trytond.worker', 'CRITICAL'):
+            running = executor.submit(run_task, DB_NAME, task)
+            deadline = time.monotonic() + 30
+            while not self.sandbox_transactions(secure):
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            release = self.hold_lock(locked)
+            try:
+                running.result(timeout=60)
+            finally:
+                release()
+        self.assertEqual(self.payment(secure)['status'], '46')
+        self.cron('ogone_reconcile')
+        self.run_pending()
+        self.assertEqual(self.payment(locked)['state'], 'succeeded')
+        for payment_id in [locked, secure, bad]:
+            self.assertEqual(len(self.sandbox_transactions(payment_id)), 1)
+        self.assertEqual(self.emails(secure), 1)
+
+    def test_payment_touched_before_its_3ds_email(self):
+        """The reconciliation (or any request) updates a 3-D Secure payment
+        of the batch just after the answers are committed, while its e-mail
+        is being prepared: the e-mail must still be sent, once"""
+        if backend.name != 'postgresql':
+            raise unittest.SkipTest("row locks: PostgreSQL")
+        Payment = Pool(DB_NAME).get('account.payment')
+        original = Payment._ogone_email_checkout_link
+        good, secure = self.new_payments([
+                ('BRK-GOOD', '61.00', 'BA', 'Client'),
+                ('BRK-SECURE', '62.00', 'BA', 'Client'),
+                ])
+        touched = []
+
+        def email_link(payment, *args):
+            if not touched:
+                # Another connection updates the row (as the query's
+                # back-off does), committing a moment later
+                end = self.hold_lock(payment.id, update=True)
+                threading.Timer(0.5, end, kwargs={'commit': True}).start()
+                touched.append(payment.id)
+            return original(payment, *args)
+        with mock.patch.object(
+                Payment, '_ogone_email_checkout_link', email_link), \
+                self.assertLogs('trytond.worker', 'DEBUG') as logs:
+            self.run_pending()
+        self.assertEqual(touched, [secure])
+        self.assertEqual(self.payment(secure)['status'], '46')
+        self.cron('ogone_reconcile')
+        self.run_pending()
+        self.assertEqual(len(self.sandbox_transactions(secure)), 1)
+        self.assertEqual(self.emails(secure), 1,
+            '\n'.join(line.splitlines()[0] + ' ' + line.splitlines()[-1]
+                for line in logs.output))
+
+    def test_feedback_during_the_calls(self):
+        """The server-to-server feedback of a payment of the batch arrives
+        while the later charges are being sent: history and state right"""
+        from trytond.worker import run_task
+        first, last = self.new_payments([
+                ('BRK-GOOD', '71.00', 'BA', 'Client'),
+                ('BRK-OTHER', '72.00', 'BA', 'Other'),
+                ])
+        task, = self.pending_tasks()
+        requests.post(f'{self.sandbox.url}admin/api/faults', json={
+                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'BA-{last}-1',
+                'times': 1, 'faults': {
+                    'latency': 2, 'pages': ['orderdirect']}},
+            timeout=10).raise_for_status()
+        from .tools import signed_feedback
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            running = executor.submit(run_task, DB_NAME, task)
+            deadline = time.monotonic() + 30
+            while not self.sandbox_transactions(first):
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            pay_id = self.sandbox_transactions(first)[0].get('payid')
+            params = signed_feedback(
+                f'BA-{first}-1', 9, '71.00',
+                passphrase=DEFAULT_MERCHANT.sha_out,
+                PAYID=str(pay_id or '3000001'))
+            response = requests.post(
+                f'{self.tryton.url}/{DB_NAME}/r/account_payment_ogone/return',
+                data=params, timeout=60)
+            self.assertEqual(response.status_code, 200, response.text)
+            running.result(timeout=60)
+        self.assertEqual(self.payment(first)['state'], 'succeeded')
+        self.assertEqual(self.payment(first)['feedbacks'],
+            [('server', '9', True), ('directlink', '9', False)])
+        self.assertEqual(self.payment(last)['state'], 'succeeded')
+        for payment_id in [first, last]:
+            self.assertEqual(len(self.sandbox_transactions(payment_id)), 1)
