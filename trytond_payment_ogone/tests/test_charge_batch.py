@@ -22,7 +22,9 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
-from .tools import BusyDatabaseMixin, SMTPSink, TrytonServer, register_card
+from .tools import (
+    BusyDatabaseMixin, SMTPSink, TrytonServer, payment_outcome, pending_tasks,
+    register_card)
 
 CARDS = {
     'good': '4111111111111111',
@@ -108,7 +110,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
         super().setUp()
         self.configure(email={'uri': self.smtp.url})
         # Only this test's tasks are run
-        for task in self.pending_tasks():
+        for task in pending_tasks():
             self.finish_task(task)
 
     # Helpers
@@ -149,35 +151,15 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 transaction.commit()
                 return [p.id for p in payments]
 
-    def pending_tasks(self):
-        with Transaction().start(DB_NAME, 0, readonly=True):
-            Queue = Pool(DB_NAME).get('ir.queue')
-            return [t.id for t in Queue.search(
-                    [('finished_at', '=', None)], order=[('id', 'ASC')])]
-
     def run_pending(self):
         """Run the queued tasks and those they queue, each once, as workers
         would; one that fails stays pending for the next call"""
         from trytond.worker import run_task
         ran = set()
-        while tasks := [t for t in self.pending_tasks() if t not in ran]:
+        while tasks := [t for t in pending_tasks() if t not in ran]:
             for task_id in tasks:
                 ran.add(task_id)
                 run_task(DB_NAME, task_id)
-
-    def payment(self, payment_id):
-        with Transaction().start(DB_NAME, 0):
-            Payment = Pool(DB_NAME).get('account.payment')
-            payment = Payment(payment_id)
-            return {
-                'state': payment.state,
-                'status': payment.ogone_status,
-                'order_id': payment.ogone_order_id,
-                'feedbacks': [
-                    (f.source, f.status, bool(f.applied))
-                    for f in sorted(payment.ogone_feedbacks,
-                        key=lambda f: f.id)],
-                }
 
     def emails(self, payment_id):
         with Transaction().start(DB_NAME, 0, readonly=True):
@@ -191,14 +173,6 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 'pspid': DEFAULT_MERCHANT.pspid}, timeout=30).json()
         return [t for t in found['transactions']
             if t['orderid'].startswith(f'{prefix}-{payment_id}-')]
-
-    def query(self, payment_ids):
-        "The reconciliation's query of each payment, as its tasks would run"
-        pool = Pool(DB_NAME)
-        Payment = pool.get('account.payment')
-        for payment_id in payment_ids:
-            with Transaction().start(DB_NAME, 0):
-                Payment.ogone_query([Payment(payment_id)])
 
     def cron(self, method):
         pool = Pool(DB_NAME)
@@ -219,7 +193,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
         as the sandbox shows it, each charged at most once, one e-mail"""
         sent, = self.new_payments([('BRK-GOOD', '10.00', 'BA', 'Client')])
         self.run_pending()
-        self.assertEqual(self.payment(sent)['state'], 'succeeded')
+        self.assertEqual(payment_outcome(sent)['state'], 'succeeded')
 
         (good, refused, expired, secure, other_journal, other_party,
             failed_before) = self.new_payments([
@@ -231,19 +205,17 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 ('BRK-OTHER', '16.00', 'BA', 'Other'),
                 ('BRK-GOOD', '17.00', 'BA', 'Client'),
                 ])
-        task, = self.pending_tasks()
+        task, = pending_tasks()
         with Transaction().start(DB_NAME, 0) as transaction:
             pool = Pool(DB_NAME)
             Payment = pool.get('account.payment')
             Alias = pool.get('account.payment.ogone.alias')
             # Expired since it was processed
-            payment = Payment(expired)
-            alias = Alias(payment.ogone_alias.id)
-            Payment.write([payment], {'ogone_alias': Alias.search(
+            Payment.write([Payment(expired)], {'ogone_alias': Alias.search(
                         [('alias', '=', 'BRK-EXPIRED')])[0].id})
             Payment.fail([Payment(failed_before)])
-            # One sent already: added to the task, as the cron may queue it
             transaction.commit()
+        # One sent already: added to the task, as the cron may queue it
         with Transaction().start(DB_NAME, 0) as transaction:
             Queue = Pool(DB_NAME).get('ir.queue')
             record = Queue(task)
@@ -253,7 +225,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
             record.save()
             transaction.commit()
         self.run_pending()
-        self.assertEqual(self.pending_tasks(), [])
+        self.assertEqual(pending_tasks(), [])
 
         expected = {
             sent: 'succeeded', good: 'succeeded', refused: 'failed',
@@ -262,16 +234,16 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
             failed_before: 'failed'}
         for payment_id, state in expected.items():
             with self.subTest(payment=payment_id):
-                self.assertEqual(self.payment(payment_id)['state'], state)
+                self.assertEqual(payment_outcome(payment_id)['state'], state)
         for payment_id in [sent, good, refused, secure, other_party]:
             self.assertEqual(len(self.sandbox_transactions(payment_id)), 1)
         self.assertEqual(len(self.sandbox_transactions(other_journal, 'BB')),
             1)
         for payment_id in [expired, failed_before]:
             self.assertEqual(self.sandbox_transactions(payment_id), [])
-        self.assertEqual(self.payment(secure)['status'], '46')
+        self.assertEqual(payment_outcome(secure)['status'], '46')
         self.assertEqual(self.emails(secure), 1)
-        self.assertEqual(self.payment(refused)['feedbacks'],
+        self.assertEqual(payment_outcome(refused)['feedbacks'],
             [('directlink', '2', True)])
         # The crons afterwards send nothing again
         self.cron('ogone_charge')
@@ -305,7 +277,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                     [t['orderid'] for t in
                         self.sandbox_transactions(payment_id)],
                     [f'BA-{payment_id}-1'])
-                self.assertEqual(self.payment(payment_id)['state'],
+                self.assertEqual(payment_outcome(payment_id)['state'],
                     'succeeded')
 
     def test_task_run_twice_concurrently_and_again(self):
@@ -316,7 +288,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 ('BRK-OTHER', '32.00', 'BA', 'Other'),
                 ('BRK-GOOD-BB', '33.00', 'BB', 'Client'),
                 ])
-        task, = self.pending_tasks()
+        task, = pending_tasks()
         with ThreadPoolExecutor(max_workers=2) as executor:
             runs = [executor.submit(run_task, DB_NAME, task)
                 for _ in range(2)]
@@ -328,9 +300,9 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
             with self.subTest(payment=payment_id):
                 self.assertEqual(
                     len(self.sandbox_transactions(payment_id, prefix)), 1)
-                self.assertEqual(self.payment(payment_id)['state'],
+                self.assertEqual(payment_outcome(payment_id)['state'],
                     'succeeded')
-                self.assertEqual(self.payment(payment_id)['feedbacks'],
+                self.assertEqual(payment_outcome(payment_id)['feedbacks'],
                     [('directlink', '9', True)])
 
     def hook_raising_for(self, payment_id):
@@ -359,7 +331,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
             self.run_pending()
         # trytond leaves the failed task pending: a worker runs it again
         self.run_pending()
-        self.assertEqual(self.pending_tasks(), [])
+        self.assertEqual(pending_tasks(), [])
         # The reconciliation: the charge cron sends nothing, the queries
         # settle
         self.cron('ogone_charge')
@@ -371,8 +343,8 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
             with self.subTest(payment=payment_id):
                 self.assertEqual(len(self.sandbox_transactions(payment_id)),
                     1)
-                self.assertEqual(self.payment(payment_id)['state'], state)
-        self.assertEqual(self.payment(secure)['status'], '46')
+                self.assertEqual(payment_outcome(payment_id)['state'], state)
+        self.assertEqual(payment_outcome(secure)['status'], '46')
         self.assertEqual(self.emails(secure), 1)
 
     def test_hook_raising_after_the_fallback_applied_a_3ds_answer(self):
@@ -390,7 +362,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 ('BRK-SECURE', '52.00', 'BA', 'Client'),
                 ('BRK-GOOD', '53.00', 'BA', 'Client'),
                 ])
-        task, = self.pending_tasks()
+        task, = pending_tasks()
         requests.post(f'{self.sandbox.url}admin/api/faults', json={
                 'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'BA-{bad}-1',
                 'times': 1, 'faults': {
@@ -409,10 +381,10 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 running.result(timeout=60)
             finally:
                 release()
-        self.assertEqual(self.payment(secure)['status'], '46')
+        self.assertEqual(payment_outcome(secure)['status'], '46')
         self.cron('ogone_reconcile')
         self.run_pending()
-        self.assertEqual(self.payment(locked)['state'], 'succeeded')
+        self.assertEqual(payment_outcome(locked)['state'], 'succeeded')
         for payment_id in [locked, secure, bad]:
             self.assertEqual(len(self.sandbox_transactions(payment_id)), 1)
         self.assertEqual(self.emails(secure), 1)
@@ -444,7 +416,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 self.assertLogs('trytond.worker', 'DEBUG') as logs:
             self.run_pending()
         self.assertEqual(touched, [secure])
-        self.assertEqual(self.payment(secure)['status'], '46')
+        self.assertEqual(payment_outcome(secure)['status'], '46')
         self.cron('ogone_reconcile')
         self.run_pending()
         self.assertEqual(len(self.sandbox_transactions(secure)), 1)
@@ -460,7 +432,7 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 ('BRK-GOOD', '71.00', 'BA', 'Client'),
                 ('BRK-OTHER', '72.00', 'BA', 'Other'),
                 ])
-        task, = self.pending_tasks()
+        task, = pending_tasks()
         requests.post(f'{self.sandbox.url}admin/api/faults', json={
                 'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'BA-{last}-1',
                 'times': 1, 'faults': {
@@ -483,9 +455,9 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 data=params, timeout=60)
             self.assertEqual(response.status_code, 200, response.text)
             running.result(timeout=60)
-        self.assertEqual(self.payment(first)['state'], 'succeeded')
-        self.assertEqual(self.payment(first)['feedbacks'],
+        self.assertEqual(payment_outcome(first)['state'], 'succeeded')
+        self.assertEqual(payment_outcome(first)['feedbacks'],
             [('server', '9', True), ('directlink', '9', False)])
-        self.assertEqual(self.payment(last)['state'], 'succeeded')
+        self.assertEqual(payment_outcome(last)['state'], 'succeeded')
         for payment_id in [first, last]:
             self.assertEqual(len(self.sandbox_transactions(payment_id)), 1)

@@ -25,7 +25,7 @@ from trytond.transaction import Transaction
 
 from .tools import (
     BusyDatabaseMixin, TrytonServer, load_translations, locale_file,
-    register_card, signed_feedback)
+    payment_outcome, pending_tasks, register_card, signed_feedback)
 
 
 def _setup_database(base_url):
@@ -157,20 +157,6 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
                 transaction.commit()
                 return payment.id, payment.ogone_checkout_id
 
-    def payment(self, payment_id):
-        with Transaction().start(DB_NAME, 0):
-            Payment = Pool(DB_NAME).get('account.payment')
-            payment = Payment(payment_id)
-            return {
-                'state': payment.state,
-                'status': payment.ogone_status,
-                'order_id': payment.ogone_order_id,
-                'feedbacks': [
-                    (f.source, f.status, bool(f.applied))
-                    for f in sorted(payment.ogone_feedbacks,
-                        key=lambda f: f.id)],
-                }
-
     def open_checkout(self, token):
         "The ORDERID the customer is sent to Ogone with"
         response = requests.get(
@@ -258,12 +244,12 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         self.assertTranslated(browser, 'fr', 'msg_page_unavailable')
         for text in ['Traceback', 'lock', 'LockNotAvailable', 'psycopg']:
             self.assertNotIn(text, browser.text.split('</style>')[-1])
-        self.assertEqual(self.payment(payment_id)['feedbacks'], [])
+        self.assertEqual(payment_outcome(payment_id)['feedbacks'], [])
 
         # Ogone sends its feedback again, the customer reloads the page
         self.assertEqual(self.send(params, 'server').status_code, 200)
         self.assertEqual(self.send(params, 'browser').status_code, 200)
-        payment = self.payment(payment_id)
+        payment = payment_outcome(payment_id)
         self.assertEqual((payment['state'], payment['status']),
             ('succeeded', '9'))
         self.assertEqual(payment['feedbacks'], [
@@ -289,10 +275,10 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         # Not an assertion on speed: the default timeout is 10 s, and
         # without one the request would wait until the lock is released.
         self.assertLess(waited, 9)
-        self.assertEqual(self.payment(payment_id)['feedbacks'], [
+        self.assertEqual(payment_outcome(payment_id)['feedbacks'], [
                 ('server', '9', True)])
         self.assertEqual(self.send(params, 'server').status_code, 200)
-        self.assertEqual(self.payment(payment_id)['feedbacks'], [
+        self.assertEqual(payment_outcome(payment_id)['feedbacks'], [
                 ('server', '9', True), ('server', '9', False)])
 
     def test_lock_gives_the_timeout_back(self):
@@ -323,7 +309,7 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
             response = sent.result()
         self.assertEqual(response.status_code, 200, response.text)
         self.assertGreaterEqual(retries.count, 1)
-        payment = self.payment(payment_id)
+        payment = payment_outcome(payment_id)
         self.assertEqual((payment['state'], payment['status']),
             ('succeeded', '9'))
         self.assertEqual(payment['feedbacks'], [('server', '9', True)])
@@ -357,7 +343,7 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
             Counter(r.status_code for r in responses), {200: len(news)},
             [r.text for r in responses if r.status_code != 200][:1])
         self.assertGreaterEqual(retries.count, 1)
-        payment = self.payment(payment_id)
+        payment = payment_outcome(payment_id)
         self.assertEqual((payment['state'], payment['status']),
             ('succeeded', '9'))
         # Every piece of news is in the history, one moved it to paid
@@ -398,17 +384,11 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
                         end(commit=True)
                     response = sent.result()
                 self.assertEqual(response.status_code, 200, response.text)
-                self.assertEqual(self.payment(payment_id)['feedbacks'], [
+                self.assertEqual(payment_outcome(payment_id)['feedbacks'], [
                         ('server', '9', True), ('server', '9', False)])
                 with Transaction().start(DB_NAME, 0):
                     Payment = Pool(DB_NAME).get('account.payment')
                     self.assertTrue(Payment(payment_id).ogone_review)
-
-    def pending_tasks(self):
-        with Transaction().start(DB_NAME, 0, readonly=True):
-            Queue = Pool(DB_NAME).get('ir.queue')
-            return [t.id for t in Queue.search(
-                    [('finished_at', '=', None)], order=[('id', 'ASC')])]
 
     def sandbox_transactions(self, payment_id):
         found = requests.get(
@@ -427,7 +407,7 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
             database={'retry': '0'})
         first, second, last = self.new_card_payments(
             ['41.00', '42.00', '43.00'])
-        task, = self.pending_tasks()
+        task, = pending_tasks()
         # The last answer comes late: meanwhile, another connection locks
         # the first payment, charged already
         requests.post(f'{self.sandbox.url}admin/api/faults', json={
@@ -451,22 +431,22 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         self.assertIn(
             f'Ogone answer for PG-{first}-1 of payment {first} not applied',
             '\n'.join(logs.output))
-        self.assertEqual(self.pending_tasks(), [])
+        self.assertEqual(pending_tasks(), [])
         for payment_id in [second, last]:
             self.assertEqual(
-                self.payment(payment_id)['feedbacks'],
+                payment_outcome(payment_id)['feedbacks'],
                 [('directlink', '9', True)])
-            self.assertEqual(self.payment(payment_id)['state'], 'succeeded')
-        self.assertEqual(self.payment(first), {
+            self.assertEqual(payment_outcome(payment_id)['state'], 'succeeded')
+        self.assertEqual(payment_outcome(first), {
                 'state': 'processing', 'status': None,
                 'order_id': f'PG-{first}-1', 'feedbacks': []})
 
-        with Transaction().start(DB_NAME, 0) as transaction:
+        with Transaction().start(DB_NAME, 0):
             Payment = Pool(DB_NAME).get('account.payment')
             Payment.ogone_query([Payment(first)])
-        self.assertEqual(self.payment(first)['feedbacks'],
+        self.assertEqual(payment_outcome(first)['feedbacks'],
             [('query', '9', True)])
-        self.assertEqual(self.payment(first)['state'], 'succeeded')
+        self.assertEqual(payment_outcome(first)['state'], 'succeeded')
         for payment_id in [first, second, last]:
             self.assertEqual(
                 [t['orderid'] for t in self.sandbox_transactions(payment_id)],
@@ -481,7 +461,7 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
             account_payment_ogone={'lock_timeout': '1'},
             database={'retry': '1'})
         payment_id, _ = self.new_payment('33.00', card=True)
-        tasks = self.pending_tasks()
+        tasks = pending_tasks()
         self.assertEqual(len(tasks), 1)
         release = self.hold_lock(payment_id)
         try:
@@ -490,9 +470,9 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         finally:
             release()
         self.assertEqual(self.sandbox_transactions(payment_id), [])
-        self.assertEqual(self.payment(payment_id)['state'], 'processing')
+        self.assertEqual(payment_outcome(payment_id)['state'], 'processing')
         # Rescheduled by trytond; the charge cron queues one more meanwhile
-        rescheduled = self.pending_tasks()
+        rescheduled = pending_tasks()
         self.assertEqual(len(rescheduled), 1)
         self.assertNotEqual(rescheduled, tasks)
         with Transaction().start(DB_NAME, 0) as transaction:
@@ -502,14 +482,14 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
             with set_company(company):
                 pool.get('account.payment').ogone_charge()
             transaction.commit()
-        self.assertEqual(len(self.pending_tasks()), 2)
+        self.assertEqual(len(pending_tasks()), 2)
 
         run_worker()
         charges = self.sandbox_transactions(payment_id)
         self.assertEqual(
             [(t['orderid'], t['status']) for t in charges],
             [(f'PG-{payment_id}-1', 9)])
-        payment = self.payment(payment_id)
+        payment = payment_outcome(payment_id)
         self.assertEqual((payment['state'], payment['status']),
             ('succeeded', '9'))
-        self.assertEqual(self.pending_tasks(), [])
+        self.assertEqual(pending_tasks(), [])

@@ -252,6 +252,33 @@ class BusyDatabaseMixin:
         return end
 
 
+def payment_outcome(payment_id):
+    """The payment's state, Ogone status and ORDERID, and its feedback
+    history (source, status, applied) oldest first, as committed"""
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with Transaction().start(DB_NAME, 0, readonly=True):
+        payment = Pool(DB_NAME).get('account.payment')(payment_id)
+        return {
+            'state': payment.state,
+            'status': payment.ogone_status,
+            'order_id': payment.ogone_order_id,
+            'feedbacks': [
+                (f.source, f.status, bool(f.applied))
+                for f in sorted(payment.ogone_feedbacks, key=lambda f: f.id)],
+            }
+
+
+def pending_tasks():
+    "The ids of the queue tasks not finished yet, oldest first"
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with Transaction().start(DB_NAME, 0, readonly=True):
+        Queue = Pool(DB_NAME).get('ir.queue')
+        return [t.id for t in Queue.search(
+                [('finished_at', '=', None)], order=[('id', 'ASC')])]
+
+
 def create_submitted_payment(database, journal_name, amount='42.50',
         lang=None, reference="INV-1", party_name="Jane Doe", submit=True):
     """A payment submitted on the journal (left in draft without submit) and
