@@ -215,11 +215,16 @@ class Payment(metaclass=PoolMeta):
     def process(cls, payments, group=None):
         """Processing by the accountant: a payment without saved card is
         sent its checkout link by e-mail"""
-        # One instance per payment: each process_ogone writes (the queued
-        # charge, the checkout link), which empties the transaction's cache,
-        # and instances of one list would then read the whole list again for
-        # each payment: minutes for a group of a thousand.
-        payments = [cls(p.id) for p in payments]
+        # process_ogone writes the checkout link of a payment without card,
+        # which empties the transaction's cache: instances of one list would
+        # then read the whole list again for each payment, minutes for a
+        # group of a thousand. The payments with a card, which process_ogone
+        # only checks, come first and share their reads; each of the others
+        # is an instance of its own.
+        with_card = {p.id for p in payments if p.ogone_alias}
+        payments = (
+            list(cls.browse([p.id for p in payments if p.id in with_card]))
+            + [cls(p.id) for p in payments if p.id not in with_card])
         by_link, to_charge = [], []
         if not Transaction().context.get('_ogone_update'):
             by_link = [p for p in payments
