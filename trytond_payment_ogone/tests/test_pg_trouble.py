@@ -102,9 +102,10 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         self.return_url = (
             f'{self.tryton.url}/{DB_NAME}/r/account_payment_ogone/return')
 
-    def new_card_payments(self, amounts):
-        """Processing payments charged on the saved card, processed together:
-        their charges are one queued task"""
+    def new_payments(self, amounts, card=False):
+        """Processing payments, with their checkout link tokens: by checkout
+        link, or charged on the saved card (processed together: their
+        charges are one queued task, run when the test says)"""
         pool = Pool(DB_NAME)
         Company = pool.get('company.company')
         Journal = pool.get('account.payment.journal')
@@ -116,46 +117,26 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
             with set_company(company):
                 journal, = Journal.search([])
                 party, = Party.search([('name', '=', "Client")])
-                alias, = Alias.search([])
+                alias = Alias.search([])[0] if card else None
                 payments = Payment.create([{
                             'company': company.id, 'journal': journal.id,
                             'kind': 'receivable', 'party': party.id,
                             'amount': Decimal(amount), 'reference': "INV-PG",
-                            'ogone_alias': alias.id}
+                            'ogone_alias': alias.id if alias else None}
                         for amount in amounts])
                 Payment.submit(payments)
-                Payment.process(payments)
+                if card:
+                    Payment.process(payments)
+                else:
+                    # Its checkout link, as the Ogone Checkout button gives
+                    for payment in payments:
+                        payment.process_ogone()
                 transaction.commit()
-                return [p.id for p in payments]
+                return [(p.id, p.ogone_checkout_id) for p in payments]
 
     def new_payment(self, amount, card=False):
         "A processing payment; by checkout link, or charged on the saved card"
-        pool = Pool(DB_NAME)
-        Company = pool.get('company.company')
-        Journal = pool.get('account.payment.journal')
-        Party = pool.get('party.party')
-        Payment = pool.get('account.payment')
-        Alias = pool.get('account.payment.ogone.alias')
-        with Transaction().start(DB_NAME, 1) as transaction:
-            company, = Company.search([])
-            with set_company(company):
-                journal, = Journal.search([])
-                party, = Party.search([('name', '=', "Client")])
-                payment = Payment(
-                    company=company, journal=journal, kind='receivable',
-                    party=party, amount=Decimal(amount), reference="INV-PG")
-                if card:
-                    payment.ogone_alias, = Alias.search([])
-                payment.save()
-                Payment.submit([payment])
-                if card:
-                    # The charge is queued: it runs when the test says
-                    Payment.process([payment])
-                else:
-                    # Its checkout link, as the Ogone Checkout button gives
-                    Payment.process_ogone(payment)
-                transaction.commit()
-                return payment.id, payment.ogone_checkout_id
+        return self.new_payments([amount], card=card)[0]
 
     def open_checkout(self, token):
         "The ORDERID the customer is sent to Ogone with"
@@ -405,8 +386,8 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         self.configure(
             account_payment_ogone={'lock_timeout': '1'},
             database={'retry': '0'})
-        first, second, last = self.new_card_payments(
-            ['41.00', '42.00', '43.00'])
+        (first, _), (second, _), (last, _) = self.new_payments(
+            ['41.00', '42.00', '43.00'], card=True)
         task, = pending_tasks()
         # The last answer comes late: meanwhile, another connection locks
         # the first payment, charged already
