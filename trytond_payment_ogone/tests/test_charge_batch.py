@@ -6,7 +6,6 @@ feedback arriving during the calls. Real trytond, real queue tasks run by
 trytond.worker's run_task, the real sandbox."""
 import datetime as dt
 import threading
-import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -23,8 +22,9 @@ from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from .tools import (
-    BusyDatabaseMixin, SMTPSink, TrytonServer, payment_outcome, pending_tasks,
-    register_card)
+    BusyDatabaseMixin, SMTPSink, TrytonServer, create_company,
+    create_sandbox_journal, delay_order, payment_outcome, pending_tasks,
+    sandbox_transactions, save_sandbox_card, signed_feedback, wait_until)
 
 CARDS = {
     'good': '4111111111111111',
@@ -34,33 +34,12 @@ CARDS = {
 
 
 def _setup_database(base_url):
-    pool = Pool()
-    Currency = pool.get('currency.currency')
-    Party = pool.get('party.party')
-    Company = pool.get('company.company')
-    Account = pool.get('account.payment.ogone.account')
-    Journal = pool.get('account.payment.journal')
-    Alias = pool.get('account.payment.ogone.alias')
-
-    eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
-    eur.save()
-    company = Company(party=Party(name="Ogone Shop"), currency=eur)
-    company.party.save()
-    company.save()
-    accounts = {}
-    for prefix in ['BA', 'BB']:
-        account = Account(
-            name=f"Sandbox {prefix}", pspid=DEFAULT_MERCHANT.pspid,
-            api_user_id=DEFAULT_MERCHANT.api_user,
-            api_password=DEFAULT_MERCHANT.api_password,
-            sha_in_secret=DEFAULT_MERCHANT.sha_in,
-            sha_out_secret=DEFAULT_MERCHANT.sha_out, hash_algorithm='sha512',
-            environment='custom', base_url=base_url, order_id_prefix=prefix)
-        account.save()
-        accounts[prefix] = account
-        Journal(
-            name=f"Ogone {prefix}", process_method='ogone',
-            ogone_account=account, currency=eur, company=company).save()
+    Party = Pool().get('party.party')
+    company = create_company()
+    accounts = {
+        prefix: create_sandbox_journal(
+            base_url, company, prefix, name=f"Ogone {prefix}").ogone_account
+        for prefix in ['BA', 'BB']}
     parties = {}
     for name in ['Client', 'Other']:
         party = Party(name=name, contact_mechanisms=[
@@ -71,21 +50,15 @@ def _setup_database(base_url):
         ('Client', 'BA', 'good', 'BRK-GOOD'),
         ('Client', 'BA', 'refused', 'BRK-REFUSED'),
         ('Client', 'BA', 'secure', 'BRK-SECURE'),
-        ('Client', 'BA', 'secure', 'BRK-SECURE2'),
         ('Client', 'BA', 'good', 'BRK-EXPIRED'),
         ('Client', 'BB', 'good', 'BRK-GOOD-BB'),
         ('Other', 'BA', 'good', 'BRK-OTHER'),
         ]
     for party, prefix, card, name in aliases:
-        account = accounts[prefix]
-        values = register_card(base_url, {
-                'pspid': account.pspid, 'sha_in': DEFAULT_MERCHANT.sha_in,
-                'sha_out': DEFAULT_MERCHANT.sha_out,
-                }, name, CARDS[card])
-        if name == 'BRK-EXPIRED':
-            values['expiry'] = '0120'
-        Alias.create([{'party': parties[party].id, 'account': account.id,
-                    **values}])
+        # A card that expired since it was saved
+        changed = {'expiry': '0120'} if name == 'BRK-EXPIRED' else {}
+        save_sandbox_card(base_url, parties[party], accounts[prefix], name,
+            CARDS[card], **changed)
 
 
 class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
@@ -168,11 +141,8 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                     [('resource', '=', f'account.payment,{payment_id}')]))
 
     def sandbox_transactions(self, payment_id, prefix='BA'):
-        found = requests.get(
-            f'{self.sandbox.url}admin/api/transactions', params={
-                'pspid': DEFAULT_MERCHANT.pspid}, timeout=30).json()
-        return [t for t in found['transactions']
-            if t['orderid'].startswith(f'{prefix}-{payment_id}-')]
+        return sandbox_transactions(
+            self.sandbox.url, f'{prefix}-{payment_id}-')
 
     def cron(self, method):
         pool = Pool(DB_NAME)
@@ -353,7 +323,6 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
         it must still get its e-mail, now or at the query"""
         if backend.name != 'postgresql':
             raise unittest.SkipTest("row locks: PostgreSQL")
-        from trytond.worker import run_task
         self.configure(
             account_payment_ogone={'lock_timeout': '1'},
             database={'retry': '0'})
@@ -363,24 +332,11 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 ('BRK-GOOD', '53.00', 'BA', 'Client'),
                 ])
         task, = pending_tasks()
-        requests.post(f'{self.sandbox.url}admin/api/faults', json={
-                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'BA-{bad}-1',
-                'times': 1, 'faults': {
-                    'latency': 3, 'pages': ['orderdirect']}},
-            timeout=10).raise_for_status()
+        delay_order(self.sandbox.url, f'BA-{bad}-1', 3)
         with self.hook_raising_for(bad), \
-                ThreadPoolExecutor(max_workers=1) as executor, \
                 self.assertLogs('trytond.worker', 'CRITICAL'):
-            running = executor.submit(run_task, DB_NAME, task)
-            deadline = time.monotonic() + 30
-            while not self.sandbox_transactions(secure):
-                self.assertLess(time.monotonic(), deadline)
-                time.sleep(0.05)
-            release = self.hold_lock(locked)
-            try:
-                running.result(timeout=60)
-            finally:
-                release()
+            self.run_task_locking(
+                task, lambda: self.sandbox_transactions(secure), locked)
         self.assertEqual(payment_outcome(secure)['status'], '46')
         self.cron('ogone_reconcile')
         self.run_pending()
@@ -433,18 +389,10 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                 ('BRK-OTHER', '72.00', 'BA', 'Other'),
                 ])
         task, = pending_tasks()
-        requests.post(f'{self.sandbox.url}admin/api/faults', json={
-                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'BA-{last}-1',
-                'times': 1, 'faults': {
-                    'latency': 2, 'pages': ['orderdirect']}},
-            timeout=10).raise_for_status()
-        from .tools import signed_feedback
+        delay_order(self.sandbox.url, f'BA-{last}-1', 2)
         with ThreadPoolExecutor(max_workers=1) as executor:
             running = executor.submit(run_task, DB_NAME, task)
-            deadline = time.monotonic() + 30
-            while not self.sandbox_transactions(first):
-                self.assertLess(time.monotonic(), deadline)
-                time.sleep(0.05)
+            wait_until(lambda: self.sandbox_transactions(first))
             pay_id = self.sandbox_transactions(first)[0].get('payid')
             params = signed_feedback(
                 f'BA-{first}-1', 9, '71.00',

@@ -24,44 +24,23 @@ from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from .tools import (
-    BusyDatabaseMixin, TrytonServer, load_translations, locale_file,
-    payment_outcome, pending_tasks, register_card, signed_feedback)
+    BusyDatabaseMixin, TrytonServer, create_company, create_sandbox_journal,
+    delay_order, load_translations, locale_file, payment_outcome,
+    pending_tasks, sandbox_transactions, save_sandbox_card, signed_feedback,
+    wait_until)
 
 
 def _setup_database(base_url):
     pool = Pool()
-    Currency = pool.get('currency.currency')
     Party = pool.get('party.party')
-    Company = pool.get('company.company')
-    Account = pool.get('account.payment.ogone.account')
-    Journal = pool.get('account.payment.journal')
-    Alias = pool.get('account.payment.ogone.alias')
     Lang = pool.get('ir.lang')
-
-    eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
-    eur.save()
-    company = Company(party=Party(name="Ogone Shop"), currency=eur)
-    company.party.save()
-    company.save()
-    account = Account(
-        name="Sandbox", pspid=DEFAULT_MERCHANT.pspid,
-        api_user_id=DEFAULT_MERCHANT.api_user,
-        api_password=DEFAULT_MERCHANT.api_password,
-        sha_in_secret=DEFAULT_MERCHANT.sha_in,
-        sha_out_secret=DEFAULT_MERCHANT.sha_out, hash_algorithm='sha512',
-        environment='custom', base_url=base_url, order_id_prefix='PG')
-    account.save()
-    Journal(
-        name="Ogone", process_method='ogone', ogone_account=account,
-        currency=eur, company=company).save()
+    company = create_company()
+    journal = create_sandbox_journal(base_url, company, 'PG')
     customer = Party(name="Client")
     customer.lang, = Lang.search([('code', '=', 'fr')])
     customer.save()
-    values = register_card(base_url, {
-            'pspid': account.pspid, 'sha_in': DEFAULT_MERCHANT.sha_in,
-            'sha_out': DEFAULT_MERCHANT.sha_out,
-            }, 'CARD-PG', '4111111111111111')
-    Alias.create([{'party': customer.id, 'account': account.id, **values}])
+    save_sandbox_card(base_url, customer, journal.ogone_account, 'CARD-PG',
+        '4111111111111111')
 
 
 class RecordRetries(logging.Handler):
@@ -176,13 +155,6 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         finally:
             end()
 
-    def wait_until(self, check, deadline=30):
-        end = time.monotonic() + deadline
-        while not check():
-            if time.monotonic() > end:
-                self.fail(f"not reached within {deadline} s")
-            time.sleep(0.05)
-
     def record_retries(self):
         logger = logging.getLogger('trytond')
         handler = RecordRetries()
@@ -284,7 +256,7 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         with ThreadPoolExecutor(max_workers=1) as executor:
             try:
                 sent = executor.submit(self.send, params, 'server')
-                self.wait_until(lambda: self.waiting_for_locks() >= 1)
+                wait_until(lambda: self.waiting_for_locks() >= 1)
             finally:
                 release(commit=True)
             response = sent.result()
@@ -316,7 +288,7 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
             try:
                 sent = list(map(lambda n: executor.submit(send, n), news))
                 start.wait(timeout=30)
-                self.wait_until(lambda: self.waiting_for_locks() >= 3)
+                wait_until(lambda: self.waiting_for_locks() >= 3)
             finally:
                 release(commit=True)
             responses = [s.result() for s in sent]
@@ -359,7 +331,7 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
                 with ThreadPoolExecutor(max_workers=1) as executor:
                     try:
                         sent = executor.submit(self.send, params, 'server')
-                        self.wait_until(
+                        wait_until(
                             lambda: self.waiting_for_locks() >= 1)
                     finally:
                         end(commit=True)
@@ -372,17 +344,12 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
                     self.assertTrue(Payment(payment_id).ogone_review)
 
     def sandbox_transactions(self, payment_id):
-        found = requests.get(
-            f'{self.sandbox.url}/admin/api/transactions', params={
-                'pspid': DEFAULT_MERCHANT.pspid}, timeout=30).json()
-        return [t for t in found['transactions']
-            if t['orderid'].startswith(f'PG-{payment_id}-')]
+        return sandbox_transactions(self.sandbox.url, f'PG-{payment_id}-')
 
     def test_answers_of_a_group_one_of_whose_payments_is_locked(self):
         """The answers of a group's charges are applied together; when one
         payment is locked by then, the others are applied one by one and the
         locked one is left to the reconciliation's query, charged once"""
-        from trytond.worker import run_task
         self.configure(
             account_payment_ogone={'lock_timeout': '1'},
             database={'retry': '0'})
@@ -391,24 +358,11 @@ class PostgreSQLTroubleTestCase(BusyDatabaseMixin, RouteTestCase):
         task, = pending_tasks()
         # The last answer comes late: meanwhile, another connection locks
         # the first payment, charged already
-        requests.post(f'{self.sandbox.url}admin/api/faults', json={
-                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': f'PG-{last}-1',
-                'times': 1, 'faults': {
-                    'latency': 4, 'pages': ['orderdirect']}},
-            timeout=10).raise_for_status()
-        with ThreadPoolExecutor(max_workers=1) as executor, \
-                self.assertLogs('trytond_payment_ogone.directlink',
-                    'WARNING') as logs:
-            running = executor.submit(run_task, DB_NAME, task)
-            deadline = time.monotonic() + 30
-            while not self.sandbox_transactions(second):
-                self.assertLess(time.monotonic(), deadline)
-                time.sleep(0.05)
-            release = self.hold_lock(first)
-            try:
-                running.result(timeout=60)
-            finally:
-                release()
+        delay_order(self.sandbox.url, f'PG-{last}-1', 4)
+        with self.assertLogs(
+                'trytond_payment_ogone.directlink', 'WARNING') as logs:
+            self.run_task_locking(
+                task, lambda: self.sandbox_transactions(second), first)
         self.assertIn(
             f'Ogone answer for PG-{first}-1 of payment {first} not applied',
             '\n'.join(logs.output))

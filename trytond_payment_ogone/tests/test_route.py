@@ -29,7 +29,8 @@ from trytond.transaction import Transaction
 from ..account import RENAMED_COLUMNS, SECRET_MASK
 from .tools import (
     LANGUAGES, SHA_IN, SHA_OUT, BusyDatabaseMixin, TrytonServer,
-    create_submitted_payment, load_translations, locale_file, signed_feedback)
+    create_company, create_submitted_payment, load_translations, locale_file,
+    signed_feedback)
 
 INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 
@@ -37,19 +38,13 @@ INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
 def _setup_database():
     pool = Pool()
     Currency = pool.get('currency.currency')
-    Party = pool.get('party.party')
-    Company = pool.get('company.company')
     Account = pool.get('account.payment.ogone.account')
     Journal = pool.get('account.payment.journal')
 
-    eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
-    eur.save()
+    company = create_company()
+    eur = company.currency
     usd = Currency(name="US Dollar", code='USD', symbol="$", digits=2)
     usd.save()
-    company_party = Party(name="Ogone Shop")
-    company_party.save()
-    company = Company(party=company_party, currency=eur)
-    company.save()
     account = Account(
         name="Shop", pspid='SHOP', api_user_id='SHOPAPI',
         api_password='api-password', sha_in_secret=SHA_IN, sha_out_secret=SHA_OUT,

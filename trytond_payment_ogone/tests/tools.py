@@ -5,6 +5,8 @@ import os
 import socketserver
 import tempfile
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -250,6 +252,105 @@ class BusyDatabaseMixin:
                 'SELECT id FROM account_payment WHERE id = %s FOR UPDATE',
                 (payment_id,))
         return end
+
+    def run_task_locking(self, task_id, reached, payment_id):
+        """Run the queue task in another thread; once reached() holds (the
+        task is between two of its calls, say), lock the payment's row from
+        another connection until the task ends"""
+        from trytond.tests.test_tryton import DB_NAME
+        from trytond.worker import run_task
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            running = executor.submit(run_task, DB_NAME, task_id)
+            wait_until(reached)
+            release = self.hold_lock(payment_id)
+            try:
+                running.result(timeout=60)
+            finally:
+                release()
+
+
+def wait_until(check, deadline=30):
+    "Wait until check() holds; fail after deadline seconds"
+    end = time.monotonic() + deadline
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError(f"not reached within {deadline} s")
+        time.sleep(0.05)
+
+
+def sandbox_transactions(sandbox_url, prefix):
+    """The sandbox's transactions of its default merchant whose ORDERID
+    starts with prefix"""
+    import requests
+    from ogone_core.sandbox import DEFAULT_MERCHANT
+    found = requests.get(
+        f"{sandbox_url.rstrip('/')}/admin/api/transactions", params={
+            'pspid': DEFAULT_MERCHANT.pspid}, timeout=30).json()
+    return [t for t in found['transactions']
+        if t['orderid'].startswith(prefix)]
+
+
+def delay_order(sandbox_url, order_id, seconds):
+    "The sandbox answers the DirectLink order of order_id seconds late, once"
+    import requests
+    from ogone_core.sandbox import DEFAULT_MERCHANT
+    requests.post(f"{sandbox_url.rstrip('/')}/admin/api/faults", json={
+            'pspid': DEFAULT_MERCHANT.pspid, 'orderid': order_id,
+            'times': 1, 'faults': {
+                'latency': seconds, 'pages': ['orderdirect']}},
+        timeout=10).raise_for_status()
+
+
+def create_company():
+    "The company of the tests, Ogone Shop, in euros"
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    Party = pool.get('party.party')
+    Company = pool.get('company.company')
+    eur = Currency(name="Euro", code='EUR', symbol="€", digits=2)
+    eur.save()
+    company = Company(party=Party(name="Ogone Shop"), currency=eur)
+    company.party.save()
+    company.save()
+    return company
+
+
+def create_sandbox_journal(base_url, company, prefix, name="Ogone"):
+    """An Ogone journal of the company, on an account of the sandbox's
+    default merchant (SHA-512) whose ORDERIDs start with prefix"""
+    from ogone_core.sandbox import DEFAULT_MERCHANT
+    pool = Pool()
+    Account = pool.get('account.payment.ogone.account')
+    Journal = pool.get('account.payment.journal')
+    account = Account(
+        name=f"Sandbox {prefix}", pspid=DEFAULT_MERCHANT.pspid,
+        api_user_id=DEFAULT_MERCHANT.api_user,
+        api_password=DEFAULT_MERCHANT.api_password,
+        sha_in_secret=DEFAULT_MERCHANT.sha_in,
+        sha_out_secret=DEFAULT_MERCHANT.sha_out, hash_algorithm='sha512',
+        environment='custom', base_url=base_url, order_id_prefix=prefix)
+    account.save()
+    journal = Journal(
+        name=name, process_method='ogone', ogone_account=account,
+        currency=company.currency, company=company)
+    journal.save()
+    return journal
+
+
+def save_sandbox_card(base_url, party, account, alias, card_number,
+        **values):
+    """The card registered at the sandbox under alias (as the Alias Gateway
+    does, for the account of create_sandbox_journal) and saved for the
+    party, with values changed after Ogone's answer"""
+    from ogone_core.sandbox import DEFAULT_MERCHANT
+    Alias = Pool().get('account.payment.ogone.alias')
+    values = {**register_card(base_url, {
+                'pspid': account.pspid, 'sha_in': DEFAULT_MERCHANT.sha_in,
+                'sha_out': DEFAULT_MERCHANT.sha_out,
+                }, alias, card_number), **values}
+    alias, = Alias.create([
+            {'party': party.id, 'account': account.id, **values}])
+    return alias
 
 
 def payment_outcome(payment_id):
