@@ -10,15 +10,21 @@ turn in each round:
   issue's baseline: psycopg sends no BEGIN for a transaction without a statement, so it costs PostgreSQL
   nothing);
 - one statement: the same with a ``SELECT 1`` in the transaction (BEGIN, SELECT, COMMIT), for reference;
+- trytond route: a route of trytond's application with the decorators of the module's routes and nothing in
+  it, posted the duplicate's body: what a request pays before the module's code runs (for reference);
 - first feedback: a correctly signed paid feedback (STATUS 9) for a payment not paid yet, each request a
   different payment (submitted, with its order: the payment is processed and succeeds);
 - duplicate: the same paid feedback again for a payment already paid (kept in the history, moves nothing);
+  every request for the same payment, as in a storm of Ogone's retries: each takes the share lock of that one
+  row while the others hold it;
+- duplicates spread: the same, each request for one of 32 payments paid in turn (for reference: what one row
+  shared by every request costs);
 - transitions: trytond's ``process`` and ``succeed`` of a submitted payment in one transaction of the same
   server, each request a different payment, and nothing else: what a first feedback cannot do with less, as
   the transitions must stay real for the other modules' hooks (for reference).
 
 Prints requests per second of each (median of the rounds) and the ratio against the baseline of the same
-round (median), and against the one-statement route; and the first feedback against the transitions alone. Then checks what the requests did: every first
+round (median), against the one-statement route and against the trytond route; and the first feedback against the transitions alone. Then checks what the requests did: every first
 feedback paid its payment with exactly one applied feedback, no duplicate moved anything. Not a test:
 nothing is asserted on a time.
 
@@ -145,7 +151,7 @@ def load(port, requests):
     return time.perf_counter() - began, statuses
 
 
-def check(stack, first_order_ids, duplicate_order_id, duplicates, moved_ids):
+def check(stack, first_order_ids, duplicate_order_id, duplicates, moved_ids, spread_order_ids=(), spread=0):
     "What the requests did to the payments"
     import psycopg
     from topology.stack import POSTGRESQL_URI
@@ -161,6 +167,9 @@ def check(stack, first_order_ids, duplicate_order_id, duplicates, moved_ids):
         duplicate_lines, = connection.execute(
             "SELECT count(*) FROM account_payment_ogone_feedback f JOIN account_payment_ogone_order o "
             "ON f.order = o.id WHERE o.name = %s", (duplicate_order_id,)).fetchone()
+        spread_lines, = connection.execute(
+            "SELECT count(*) FROM account_payment_ogone_feedback f JOIN account_payment_ogone_order o "
+            "ON f.order = o.id WHERE o.name = ANY(%s) AND NOT f.applied", (list(spread_order_ids),)).fetchone()
         moved, = connection.execute(
             "SELECT count(*) FROM account_payment WHERE id = ANY(%s) AND state = 'succeeded'",
             (moved_ids,)).fetchone()
@@ -173,6 +182,8 @@ def check(stack, first_order_ids, duplicate_order_id, duplicates, moved_ids):
         problems.append("a payment without exactly one applied feedback")
     if duplicate_lines != duplicates:
         problems.append(f"{duplicate_lines} history lines for {duplicates} feedbacks of one order")
+    if spread_lines != spread:
+        problems.append(f"{spread_lines} history-only lines for {spread} duplicates spread over payments")
     return problems
 
 
@@ -232,11 +243,14 @@ def run(args, sizes, work):
             first_sent = order_ids if args.profile == 'first' else []
             moved = submitted_ids if args.profile == 'transitions' else []
             duplicates = WARMUP + 1 + (sent if args.profile == 'duplicate' else 0)
+            spread = 0
         else:
-            first_sent, moved, duplicates, failures = measure(
-                port, sizes, paths, duplicate_body, order_ids, submitted_ids)
+            spread_bodies = [feedback_body(o) for o in warmup_ids]
+            first_sent, moved, duplicates, spread, failures = measure(
+                port, sizes, paths, duplicate_body, spread_bodies, order_ids, submitted_ids)
             duplicates += WARMUP + 1
-        problems = check(stack, warmup_ids + first_sent, duplicate_order_id, duplicates, warmup_submitted + moved)
+        problems = check(stack, warmup_ids + first_sent, duplicate_order_id, duplicates, warmup_submitted + moved,
+            warmup_ids, spread)
     finally:
         stack.stop()
     if failures:
@@ -248,6 +262,7 @@ class Paths:
     def __init__(self, database):
         self.baseline = f'/{database}/bench/baseline'
         self.statement = f'/{database}/bench/statement'
+        self.route = f'/{database}/bench/route'
         self.feedback = f'/{database}/r/account_payment_ogone/return'
         self.database = database
 
@@ -255,10 +270,11 @@ class Paths:
         return f'/{self.database}/bench/transitions/{payment_id}'
 
 
-def measure(port, sizes, paths, duplicate_body, order_ids, submitted_ids):
-    rates = {'baseline': [], 'statement': [], 'first': [], 'duplicate': [], 'transitions': []}
-    ratios = {'first': [], 'duplicate': [], 'transitions': []}
-    statement_ratios = {'first': [], 'duplicate': [], 'transitions': []}
+def measure(port, sizes, paths, duplicate_body, spread_bodies, order_ids, submitted_ids):
+    rates = {kind: [] for kind in ('baseline', 'statement', 'route', 'first', 'duplicate', 'spread', 'transitions')}
+    ratios = {'first': [], 'duplicate': [], 'spread': [], 'transitions': []}
+    statement_ratios = {kind: [] for kind in ratios}
+    route_ratios = {kind: [] for kind in ratios}
     over_transitions = []
     first_sent, moved, duplicates = [], [], 0
     failures = 0
@@ -268,8 +284,10 @@ def measure(port, sizes, paths, duplicate_body, order_ids, submitted_ids):
         kinds = {
             'baseline': [get(paths.baseline)] * sizes['baseline'],
             'statement': [get(paths.statement)] * sizes['baseline'],
+            'route': [post(paths.route, duplicate_body)] * sizes['baseline'],
             'first': [post(paths.feedback, feedback_body(o)) for o in firsts],
             'duplicate': [post(paths.feedback, duplicate_body)] * sizes['duplicate'],
+            'spread': [post(paths.feedback, spread_bodies[i % len(spread_bodies)]) for i in range(sizes['duplicate'])],
             'transitions': [get(paths.transitions(i)) for i in submitted],
             }
         for kind, requests in kinds.items():
@@ -279,22 +297,25 @@ def measure(port, sizes, paths, duplicate_body, order_ids, submitted_ids):
         for kind in ratios:
             ratios[kind].append(rates[kind][-1] / rates['baseline'][-1])
             statement_ratios[kind].append(rates[kind][-1] / rates['statement'][-1])
+            route_ratios[kind].append(rates[kind][-1] / rates['route'][-1])
         over_transitions.append(rates['first'][-1] / rates['transitions'][-1])
         first_sent += firsts
         moved += submitted
         duplicates += sizes['duplicate']
     print(f"{WORKERS} gunicorn workers, {CLIENTS} clients, PostgreSQL, {sizes['rounds']} rounds "
-        f"(median): requests/s, ratio to the baseline and to one statement of the same round")
+        f"(median): requests/s, ratio to the baseline, to one statement and to the trytond route of the same round")
     for kind, label in (('baseline', 'baseline (writable transaction)'),
-            ('statement', 'one statement (SELECT 1)'), ('first', 'first feedback'),
-            ('duplicate', 'duplicate of a final feedback'), ('transitions', 'transitions alone (reference)')):
+            ('statement', 'one statement (SELECT 1)'), ('route', 'trytond route (nothing in it)'),
+            ('first', 'first feedback'), ('duplicate', 'duplicate of a final feedback'),
+            ('spread', 'duplicates spread over 32 payments'),
+            ('transitions', 'transitions alone (reference)')):
         ratio = (f"{statistics.median(ratios[kind]):6.3f} {statistics.median(statement_ratios[kind]):6.3f}"
-            if kind in ratios else ' ' * 13)
+            f" {statistics.median(route_ratios[kind]):6.3f}" if kind in ratios else ' ' * 20)
         print(f"  {label:<34} {statistics.median(rates[kind]):8.1f} req/s  {ratio}"
             f"   rounds: {', '.join(f'{r:.1f}' for r in rates[kind])}")
     print(f"  first feedback / transitions alone: {statistics.median(over_transitions):.3f}"
         f"   rounds: {', '.join(f'{r:.3f}' for r in over_transitions)}")
-    return first_sent, moved, duplicates, failures
+    return first_sent, moved, duplicates, sizes['rounds'] * sizes['duplicate'], failures
 
 
 def load_profiled(stack, kind, work, paths, duplicate_body, order_ids, submitted_ids):

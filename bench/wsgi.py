@@ -4,6 +4,9 @@
 what any route of the module pays at least (a worker, a connection from the pool, a transaction, the
 response). psycopg begins a transaction on PostgreSQL with its first statement, so this one sends none:
 ``/<database>/bench/statement`` does the same with a ``SELECT 1`` (BEGIN, SELECT, COMMIT).
+``/<database>/bench/route`` is a route of trytond's application itself, with the decorators of the module's routes
+(``with_pool``, a writable ``with_transaction``) and nothing in it: what a request pays before the module's code
+runs, werkzeug's routing and request included (for reference).
 ``/<database>/bench/transitions/<payment id>`` moves a submitted payment as a first paid feedback must, and
 nothing else: trytond's ``process`` then ``succeed`` transitions, with the hooks of every activated module
 (what the Ogone route cannot do with less, since the transitions must stay real). Every other path goes to
@@ -17,6 +20,7 @@ import os
 
 from trytond.application import app as trytond_app
 from trytond.pool import Pool
+from trytond.protocols.wrappers import Response, with_pool, with_transaction
 from trytond.transaction import Transaction
 
 BASELINE = '/bench/baseline'
@@ -24,6 +28,13 @@ STATEMENT = '/bench/statement'
 TRANSITIONS = '/bench/transitions/'
 PROFILE_DIR = os.environ.get('BENCH_PROFILE_DIR')
 profile = cProfile.Profile() if PROFILE_DIR else None
+
+
+@trytond_app.route('/<database_name>/bench/route', methods=['GET', 'POST'])
+@with_pool
+@with_transaction(readonly=False)
+def bare_route(request, pool):
+    return Response('OK', content_type='text/plain')
 
 
 def app(environ, start_response):
