@@ -1,0 +1,125 @@
+"""What users without the payment groups, or of another company, can do
+through RPC with the module's models."""
+from decimal import Decimal
+
+from trytond.model.exceptions import AccessError
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DBTestCase, with_transaction
+from trytond.transaction import Transaction
+
+from .tools import SHA_IN, SHA_OUT, create_company
+
+
+def _two_companies():
+    """Companies A and B, each with an Ogone account, journal and payment,
+    a card saved for A's customer and users: a payment clerk of each
+    company and a user without groups of A"""
+    pool = Pool()
+    Company = pool.get('company.company')
+    Party = pool.get('party.party')
+    Account = pool.get('account.payment.ogone.account')
+    Journal = pool.get('account.payment.journal')
+    Payment = pool.get('account.payment')
+    Alias = pool.get('account.payment.ogone.alias')
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+
+    company_a = create_company()
+    company_b = Company(
+        party=Party(name="Other Shop"), currency=company_a.currency)
+    company_b.party.save()
+    company_b.save()
+    customer = Party(name="Customer")
+    customer.save()
+    result = {'customer': customer}
+    group_payment = ModelData.get_id('account_payment', 'group_payment')
+    for name, company in [('a', company_a), ('b', company_b)]:
+        account = Account(
+            name=f"Shop {name}", pspid=f'SHOP{name.upper()}',
+            api_user_id='API', api_password=f'api-password-{name}',
+            sha_in_secret=SHA_IN, sha_out_secret=SHA_OUT,
+            environment='custom', base_url='http://127.0.0.1:9/ncol/test/',
+            order_id_prefix=name)
+        account.save()
+        journal = Journal(
+            name=f"Ogone {name}", process_method='ogone',
+            ogone_account=account, currency=company.currency,
+            company=company)
+        journal.save()
+        with set_company(company):
+            payment = Payment(
+                company=company, journal=journal, kind='receivable',
+                party=customer, amount=Decimal('10'))
+            payment.save()
+        clerk, = User.create([{
+                    'login': f'clerk_{name}',
+                    'groups': [('add', [group_payment])],
+                    'companies': [('add', [company.id])],
+                    'company': company.id,
+                    }])
+        result.update({
+                f'company_{name}': company, f'account_{name}': account,
+                f'journal_{name}': journal, f'payment_{name}': payment,
+                f'clerk_{name}': clerk})
+    result['alias'], = Alias.create([{
+                'party': customer.id, 'account': result['account_a'].id,
+                'alias': 'A-CARD', 'brand': 'VISA',
+                'card_number': 'XXXXXXXXXXXX1111', 'expiry': '1240',
+                }])
+    result['basic'], = User.create([{
+                'login': 'basic',
+                'companies': [('add', [company_a.id])],
+                'company': company_a.id,
+                }])
+    return result
+
+
+def as_user(user):
+    "Call as the client of the user does"
+    transaction = Transaction()
+    return transaction.set_user(user.id), transaction.set_context(
+        _check_access=True, company=user.company.id)
+
+
+class AccountPaymentOgoneAccessTestCase(DBTestCase):
+    "Test the access of users to Account Payment Ogone"
+    module = 'account_payment_ogone'
+
+    @with_transaction()
+    def test_secrets_not_searchable_through_a_relation(self):
+        "No search guesses a stored secret, character by character"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Alias = pool.get('account.payment.ogone.alias')
+        Journal = pool.get('account.payment.journal')
+        data = _two_companies()
+        # The first character of each secret of the accounts
+        guesses = {
+            'sha_in_secret_stored': SHA_IN[0],
+            'sha_out_secret_stored': SHA_OUT[0],
+            'api_password_stored': 'a',
+            }
+        searches = {
+            # Parties are open to every user
+            'party': lambda domain: Party.search([
+                    ('ogone_aliases', 'where', [
+                            ('account', 'where', domain)])]),
+            # The saved cards of company A, searched from company B
+            'alias': lambda domain: Alias.search([
+                    ('account', 'where', domain)]),
+            'journal': lambda domain: Journal.search([
+                    ('ogone_account', 'where', domain)]),
+            }
+        for login, name in [
+                ('basic', 'party'), ('clerk_b', 'party'),
+                ('clerk_b', 'alias'), ('clerk_a', 'journal')]:
+            for field, first in guesses.items():
+                with self.subTest(user=login, search=name, field=field):
+                    user_context, check_access = as_user(data[login])
+                    with user_context, check_access, \
+                            self.assertRaises(AccessError):
+                        searches[name]([(field, 'like', f'{first}%')])
+
+
+del DBTestCase
