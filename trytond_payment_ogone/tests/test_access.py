@@ -2,7 +2,7 @@
 through RPC with the module's models."""
 from decimal import Decimal
 
-from trytond.model.exceptions import AccessError
+from trytond.model.exceptions import AccessButtonError, AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DBTestCase, with_transaction
@@ -120,6 +120,49 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
                     with user_context, check_access, \
                             self.assertRaises(AccessError):
                         searches[name]([(field, 'like', f'{first}%')])
+
+
+    @with_transaction()
+    def test_capture_button_checks_its_groups_and_states(self):
+        "The capture button obeys its groups and is refused where hidden"
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        Order = pool.get('account.payment.ogone.order')
+        Button = pool.get('ir.model.button')
+        Group = pool.get('res.group')
+        data = _two_companies()
+        payment = data['payment_a']
+        Order.create([{
+                    'payment': payment.id, 'account': data['account_a'].id,
+                    'name': 'a-1-1', 'amount': payment.amount,
+                    'currency': payment.currency.id}])
+        # Authorized, and its capture already sent: the answer is awaited
+        Payment.write([payment], {
+                'state': 'processing', 'ogone_pay_id': '3000001',
+                'ogone_order_id': 'a-1-1', 'ogone_status': '5',
+                'ogone_capture_needed': True, 'ogone_operation': 'capture',
+                'ogone_operation_sent': True})
+        user_context, check_access = as_user(data['clerk_a'])
+        with user_context, check_access:
+            with self.assertRaises(AccessButtonError):
+                Payment.ogone_capture([payment])
+        payment = Payment(payment.id)
+        self.assertTrue(payment.ogone_operation_sent)
+
+        # The capture not sent yet, the button restricted to another group
+        Payment.write([payment], {
+                'ogone_operation': None, 'ogone_operation_sent': False})
+        button, = Button.search([
+                ('model', '=', 'account.payment'),
+                ('name', '=', 'ogone_capture'),
+                ])
+        button.groups = [Group(name="Capture")]
+        button.save()
+        user_context, check_access = as_user(data['clerk_a'])
+        with user_context, check_access:
+            with self.assertRaises(AccessButtonError):
+                Payment.ogone_capture([payment])
+        self.assertIsNone(Payment(payment.id).ogone_operation)
 
 
 del DBTestCase
