@@ -164,5 +164,28 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
                 Payment.ogone_capture([payment])
         self.assertIsNone(Payment(payment.id).ogone_operation)
 
+    @with_transaction()
+    def test_card_registration_wizard_needs_payment_group(self):
+        "Only the payment group gives card registration links"
+        pool = Pool()
+        Registration = pool.get('account.payment.ogone.card_registration')
+        RegisterCard = pool.get(
+            'account.payment.ogone.card_register', type='wizard')
+        data = _two_companies()
+        customer = data['customer']
+        user_context, check_access = as_user(data['basic'])
+        with user_context, check_access, Transaction().set_context(
+                active_model='party.party', active_id=customer.id,
+                active_ids=[customer.id]):
+            with self.assertRaises(AccessError):
+                session_id, _, _ = RegisterCard.create()
+                RegisterCard.execute(session_id, {
+                        'start': {
+                            'party': customer.id,
+                            'account': data['account_a'].id,
+                            },
+                        }, 'open_')
+        self.assertFalse(Registration.search([]))
+
 
 del DBTestCase
