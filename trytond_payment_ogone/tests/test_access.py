@@ -187,5 +187,35 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
                         }, 'open_')
         self.assertFalse(Registration.search([]))
 
+    @with_transaction()
+    def test_orders_and_feedback_not_deleted(self):
+        "A payment clerk deletes neither the Ogone orders nor their history"
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        Order = pool.get('account.payment.ogone.order')
+        Feedback = pool.get('account.payment.ogone.feedback')
+        data = _two_companies()
+        payment = data['payment_a']
+        order, = Order.create([{
+                    'payment': payment.id, 'account': data['account_a'].id,
+                    'name': 'a-1-1', 'amount': payment.amount,
+                    'currency': payment.currency.id}])
+        feedback, = Feedback.create([{
+                    'payment': payment.id, 'order': order.id,
+                    'source': 'server', 'status': '9', 'pay_id': '3000001',
+                    'applied': True}])
+        user_context, check_access = as_user(data['clerk_a'])
+        with user_context, check_access:
+            with self.assertRaises(AccessError):
+                Feedback.delete([feedback])
+            with self.assertRaises(AccessError):
+                Order.delete([order])
+            # Without its orders the payment could be deleted, and a
+            # customer paying its link would find nothing
+            with self.assertRaises(AccessError):
+                Payment.delete([payment])
+        self.assertEqual(Order.search([]), [order])
+        self.assertEqual(Feedback.search([]), [feedback])
+
 
 del DBTestCase
