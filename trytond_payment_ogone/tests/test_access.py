@@ -1,5 +1,6 @@
 """What users without the payment groups, or of another company, can do
 through RPC with the module's models."""
+import datetime as dt
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessButtonError, AccessError
@@ -216,6 +217,41 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
                 Payment.delete([payment])
         self.assertEqual(Order.search([]), [order])
         self.assertEqual(Feedback.search([]), [feedback])
+
+    @with_transaction()
+    def test_saved_cards_of_another_company_hidden(self):
+        "A payment clerk of B neither sees nor changes A's saved cards"
+        pool = Pool()
+        Alias = pool.get('account.payment.ogone.alias')
+        Registration = pool.get('account.payment.ogone.card_registration')
+        Refusal = pool.get('account.payment.ogone.refusal')
+        data = _two_companies()
+        alias = data['alias']
+        registration = Registration.new_for(
+            data['customer'], data['account_a'])
+        refusal, = Refusal.create([{
+                    'account': data['account_a'].id,
+                    'received_at': dt.datetime.now(), 'source': 'server',
+                    'cause': 'passphrase', 'orderid': 'a-1-1'}])
+
+        user_context, check_access = as_user(data['clerk_b'])
+        with user_context, check_access:
+            self.assertEqual(Alias.search([]), [])
+            self.assertEqual(Registration.search([]), [])
+            self.assertEqual(Refusal.search([]), [])
+            with self.assertRaises(AccessError):
+                Alias.read([alias.id], ['card_number'])
+            with self.assertRaises(AccessError):
+                Registration.read([registration.id], ['url'])
+            with self.assertRaises(AccessError):
+                Alias.write([alias], {'active': False})
+        self.assertTrue(Alias(alias.id).active)
+
+        user_context, check_access = as_user(data['clerk_a'])
+        with user_context, check_access:
+            self.assertEqual(Alias.search([]), [alias])
+            self.assertEqual(Registration.search([]), [registration])
+            self.assertEqual(Refusal.search([]), [refusal])
 
 
 del DBTestCase
