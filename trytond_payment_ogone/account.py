@@ -154,6 +154,12 @@ class Account(ModelSQL, ModelView):
             "<PARAMVAR> by the database of each payment."),
         'on_change_with_shared_return_url')
 
+    journals = fields.One2Many(
+        'account.payment.journal', 'ogone_account', "Journals",
+        readonly=True,
+        help="The payment journals that use the account: their companies' "
+        "users see its saved cards.")
+
     # The pages a customer sees
     website = fields.Char(
         "Website",
