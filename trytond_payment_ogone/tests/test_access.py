@@ -189,6 +189,31 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
         self.assertFalse(Registration.search([]))
 
     @with_transaction()
+    def test_card_registration_wizard_under_another_action(self):
+        "The wizard gives no link to a user who names another action"
+        pool = Pool()
+        Registration = pool.get('account.payment.ogone.card_registration')
+        RegisterCard = pool.get(
+            'account.payment.ogone.card_register', type='wizard')
+        data = _two_companies()
+        customer = data['customer']
+        user_context, check_access = as_user(data['basic'])
+        # trytond looks the wizard's groups up with the action of the
+        # context: with one of another wizard it finds none
+        with user_context, check_access, Transaction().set_context(
+                active_model='party.party', active_id=customer.id,
+                active_ids=[customer.id], action_id=999999):
+            with self.assertRaises(AccessError):
+                session_id, _, _ = RegisterCard.create()
+                RegisterCard.execute(session_id, {
+                        'start': {
+                            'party': customer.id,
+                            'account': data['account_a'].id,
+                            },
+                        }, 'open_')
+        self.assertFalse(Registration.search([]))
+
+    @with_transaction()
     def test_orders_and_feedback_not_deleted(self):
         "A payment clerk deletes neither the Ogone orders nor their history"
         pool = Pool()
