@@ -214,6 +214,32 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
         self.assertFalse(Registration.search([]))
 
     @with_transaction()
+    def test_card_registration_wizard_on_another_company_account(self):
+        "A clerk of B gets no link to save a card on A's account"
+        pool = Pool()
+        Registration = pool.get('account.payment.ogone.card_registration')
+        RegisterCard = pool.get(
+            'account.payment.ogone.card_register', type='wizard')
+        data = _two_companies()
+        customer = data['customer']
+
+        def register(account):
+            session_id, _, _ = RegisterCard.create()
+            return RegisterCard.execute(session_id, {
+                    'start': {'party': customer.id, 'account': account.id},
+                    }, 'open_')
+        user_context, check_access = as_user(data['clerk_b'])
+        with user_context, check_access, Transaction().set_context(
+                active_model='party.party', active_id=customer.id,
+                active_ids=[customer.id]):
+            with self.assertRaises(AccessError):
+                register(data['account_a'])
+            # The client's call is rolled back with the error
+            self.assertTrue(register(data['account_b'])['actions'])
+        self.assertIn(
+            data['account_b'], [r.account for r in Registration.search([])])
+
+    @with_transaction()
     def test_orders_and_feedback_not_deleted(self):
         "A payment clerk deletes neither the Ogone orders nor their history"
         pool = Pool()
