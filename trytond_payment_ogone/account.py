@@ -9,7 +9,7 @@ from ogone_core import ConfigurationError
 from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -44,6 +44,31 @@ RENAMED_COLUMNS = {
     }
 
 
+class SecretChar(fields.Char):
+    """A stored secret: no domain nor order may use it, whoever searches
+
+    trytond checks the field access of a domain's own fields only: a
+    sub-domain under "where" (a journal's or a saved card's account, a
+    party's saved cards) is converted without, so a "like 'a%'" on the
+    column would answer character by character."""
+
+    def convert_domain(self, domain, tables, Model):
+        raise AccessError(gettext(
+                'account_payment_ogone.msg_secret_not_searchable',
+                **Model.__names__(self.name)))
+
+    def convert_order(self, name, tables, Model):
+        raise AccessError(gettext(
+                'account_payment_ogone.msg_secret_not_searchable',
+                **Model.__names__(self.name)))
+
+    def searchable(self, model):
+        return False
+
+    def sortable(self, model):
+        return False
+
+
 class Account(ModelSQL, ModelView):
     __name__ = 'account.payment.ogone.account'
 
@@ -60,14 +85,14 @@ class Account(ModelSQL, ModelView):
             help="The password of the API user.\n"
             "Write-only: once saved it shows as a mask."),
         'get_secret_mask', setter='set_secret')
-    api_password_stored = fields.Char("API Password Stored", strip=False)
+    api_password_stored = SecretChar("API Password Stored", strip=False)
     sha_in_secret = fields.Function(fields.Char(
             "SHA-IN Passphrase", required=True, strip=False,
             help="Technical information > Data and origin verification > "
             "Checks for e-Commerce & Alias Gateway.\n"
             "Write-only: once saved it shows as a mask."),
         'get_secret_mask', setter='set_secret')
-    sha_in_secret_stored = fields.Char(
+    sha_in_secret_stored = SecretChar(
         "SHA-IN Passphrase Stored", strip=False)
     sha_out_secret = fields.Function(fields.Char(
             "SHA-OUT Passphrase", required=True, strip=False,
@@ -75,7 +100,7 @@ class Account(ModelSQL, ModelView):
             "All transaction submission modes.\n"
             "Write-only: once saved it shows as a mask."),
         'get_secret_mask', setter='set_secret')
-    sha_out_secret_stored = fields.Char(
+    sha_out_secret_stored = SecretChar(
         "SHA-OUT Passphrase Stored", strip=False)
     hash_algorithm = fields.Selection([
             ('sha1', "SHA-1"),
@@ -128,6 +153,12 @@ class Account(ModelSQL, ModelView):
             "instead in both server-to-server URL fields: Ogone replaces "
             "<PARAMVAR> by the database of each payment."),
         'on_change_with_shared_return_url')
+
+    journals = fields.One2Many(
+        'account.payment.journal', 'ogone_account', "Journals",
+        readonly=True,
+        help="The payment journals that use the account: their companies' "
+        "users see its saved cards.")
 
     # The pages a customer sees
     website = fields.Char(

@@ -12,7 +12,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.protocols.wrappers import HTTPStatus, abort
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .locking import lock_rows
@@ -124,8 +124,19 @@ class RegisterCard(Wizard):
 
     def do_open_(self, action):
         pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
         Registration = pool.get('account.payment.ogone.card_registration')
+        Rule = pool.get('ir.rule')
+        # The wizard runs without access checks, and trytond finds its
+        # groups through the action the context names, which the caller
+        # chooses: the link is for who may create it.
+        with check_access():
+            ModelAccess.check(Registration.__name__, 'create')
         registration = Registration.new_for(self.record, self.start.account)
+        # For an account the user's companies use (the rule of the saved
+        # cards); the client's call is rolled back otherwise
+        with check_access():
+            Rule.check(Registration.__name__, [registration.id], 'create')
         action['url'] = registration.url
         return action, {}
 

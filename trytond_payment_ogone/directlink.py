@@ -62,6 +62,16 @@ def next_query_at(count, now=None):
     return now + min(QUERY_BACKOFF * (2 ** count), QUERY_BACKOFF_MAX)
 
 
+def button_named(name):
+    """ModelView.button for a method the client calls under another name:
+    the groups, rules and states of a button are looked up by the name of
+    the function it decorates"""
+    def decorator(func):
+        func.__name__ = name
+        return ModelView.button(func)
+    return decorator
+
+
 class Cron(metaclass=PoolMeta):
     __name__ = 'ir.cron'
 
@@ -543,7 +553,8 @@ class Payment(metaclass=PoolMeta):
             cls.__queue__.ogone_send_operation([payment])
 
     @classmethod
-    @ModelView.button
+    # ogone_capture is the cron's method too, called without payments
+    @button_named('ogone_capture')
     def _ogone_ask_capture(cls, payments):
         for payment in payments:
             order = payment._ogone_current_order

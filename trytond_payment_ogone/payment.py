@@ -830,6 +830,20 @@ class Order(ModelSQL, ModelView):
             Index(t, (t.name, Index.Equality(cardinality='high'))))
 
     @classmethod
+    def check_modification(cls, mode, orders, values=None, external=False):
+        super().check_modification(
+            mode, orders, values=values, external=external)
+        # The access comes from the payment, whose clerks may delete
+        # payments; but Ogone may still report money on an ORDERID, and
+        # without it the payment could be deleted.
+        if mode == 'delete' and external:
+            for order in orders:
+                raise AccessError(gettext(
+                        'account_payment_ogone.msg_ogone_order_delete',
+                        order=order.rec_name,
+                        payment=order.payment.rec_name))
+
+    @classmethod
     def ogone_facts(cls, name):
         """The orders of Ogone payments with the ORDERID, each with what
         decides whether news about it can move its payment: one read"""
@@ -910,6 +924,19 @@ class Feedback(ModelSQL, ModelView):
     @classmethod
     def default_received_at(cls):
         return dt.datetime.now()
+
+    @classmethod
+    def check_modification(cls, mode, feedbacks, values=None,
+            external=False):
+        super().check_modification(
+            mode, feedbacks, values=values, external=external)
+        # What Ogone reported is the payment's history: it goes only with
+        # the payment
+        if mode == 'delete' and external:
+            for feedback in feedbacks:
+                raise AccessError(gettext(
+                        'account_payment_ogone.msg_ogone_feedback_delete',
+                        payment=feedback.payment.rec_name))
 
     @classmethod
     def ogone_insert(cls, payment_id, order_id, source, feedback, applied):
