@@ -397,7 +397,10 @@ class Refund(Workflow, ModelSQL, ModelView):
             cls.fail([refund])
             transaction.commit()
             return
-        last = refund.amount == refund.ogone_refundable()
+        # Not the last while another refund of the order waits to be sent:
+        # RFS closes the order at Ogone, which would refuse that one.
+        last = (refund.amount == refund.ogone_refundable()
+            and not refund._other_refunds({'submitted', 'approved'}))
         pay_id = refund._ogone_order_pay_id()
         refund.ogone_pay_id = pay_id
         refund.ogone_last = last
