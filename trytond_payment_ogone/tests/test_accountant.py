@@ -167,3 +167,52 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
                 self.read('account.payment.ogone.refund', refund_id,
                     'state', 'ogone_status'),
                 ('processing', '81'))
+
+    def test_capture_asked_again_after_sent(self):
+        """A client asking the capture again while the first one's answer
+        was lost is refused as the hidden button is: the payment is still
+        followed by the reconciliation and ends as the sandbox's"""
+        from trytond.model.exceptions import AccessButtonError
+        from trytond.modules.account_payment.exceptions import ProcessError
+        payment_id = self.charged_payment('50.00', journal="Ogone RES")
+        state, status, order_id = self.read('account.payment', payment_id,
+            'state', 'ogone_status', 'ogone_order_id')
+        self.assertEqual((state, status), ('processing', '5'))
+        self.fault(order_id, drop_connection=True,
+            pages=['maintenancedirect'])
+        rpc = {'_check_access': True}
+
+        def capture(Payment):
+            Payment.ogone_capture([Payment(payment_id)])
+        self.call('account.payment', capture, user=1, context=rpc)
+        self.run_pending()
+        self.assertEqual(
+            self.read('account.payment', payment_id,
+                'ogone_operation', 'ogone_operation_sent'),
+            ('capture', True))
+        # The capture reached Ogone; its answer was lost
+        self.assertEqual(
+            [h[:2] for h in self.history(payment_id)],
+            [('RES', Decimal(50)), ('SAL', Decimal(50))])
+        # As the void button, hidden now, is refused
+        with self.assertRaises(AccessButtonError):
+            self.call('account.payment',
+                lambda P: P.ogone_void([P(payment_id)]), user=1,
+                context=rpc)
+        # Refused, whichever way
+        try:
+            self.call('account.payment', capture, user=1, context=rpc)
+        except (AccessButtonError, ProcessError):
+            pass
+        self.run_pending()
+
+        requests.post(f'{self.sandbox.url}/admin/api/settle', json={
+                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': order_id},
+            timeout=10).raise_for_status()
+        self.call('account.payment', lambda P: P.ogone_reconcile())
+        self.run_pending()
+        self.assertEqual(self.history(payment_id)[-1][2], 9)
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state',
+                'ogone_status', 'ogone_capture_needed'),
+            ('succeeded', '9', False))
