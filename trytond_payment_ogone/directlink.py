@@ -547,8 +547,11 @@ class Payment(metaclass=PoolMeta):
     def _ogone_ask_capture(cls, payments):
         for payment in payments:
             order = payment._ogone_current_order
+            # The states of the capture button are not checked here: the
+            # button is ogone_capture, which the cron calls too
             if not (payment.ogone_capture_needed and payment.ogone_pay_id
-                    and order):
+                    and order and payment.state == 'processing'
+                    and not payment.ogone_operation_sent):
                 raise ProcessError(gettext(
                         'account_payment_ogone.msg_ogone_not_authorized',
                         payment=payment.rec_name))
@@ -564,7 +567,9 @@ class Payment(metaclass=PoolMeta):
     @ModelView.button
     def ogone_void(cls, payments):
         for payment in payments:
-            if not (payment.ogone_capture_needed and payment.ogone_pay_id):
+            if not (payment.ogone_capture_needed and payment.ogone_pay_id
+                    and payment.state == 'processing'
+                    and not payment.ogone_operation_sent):
                 raise ProcessError(gettext(
                         'account_payment_ogone.msg_ogone_not_authorized',
                         payment=payment.rec_name))
