@@ -19,6 +19,13 @@ from .tools import (
     pending_tasks, save_sandbox_card)
 
 GOOD_CARD = '4111111111111111'
+# Another PSPID of the sandbox, as a shop moving to a new Ogone account
+OTHER_MERCHANT = {
+    'pspid': 'SANDBOXNEW', 'api_user': 'SANDBOXNEWAPI',
+    'api_password': 'sandbox-new-password',
+    'sha_in': 'sandbox_new_sha_in_passphrase1',
+    'sha_out': 'sandbox_new_sha_out_passphrase',
+    }
 
 
 def _setup_database(base_url):
@@ -35,6 +42,15 @@ def _setup_database(base_url):
             {'type': 'email', 'value': 'client@example.com'}])
     party.save()
     save_sandbox_card(base_url, party, account, 'ACC-GOOD', GOOD_CARD)
+    Account = pool.get('account.payment.ogone.account')
+    Account(
+        name="Sandbox new", pspid=OTHER_MERCHANT['pspid'],
+        api_user_id=OTHER_MERCHANT['api_user'],
+        api_password=OTHER_MERCHANT['api_password'],
+        sha_in_secret=OTHER_MERCHANT['sha_in'],
+        sha_out_secret=OTHER_MERCHANT['sha_out'], hash_algorithm='sha512',
+        environment='custom', base_url=base_url,
+        order_id_prefix='AN').save()
 
 
 class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
@@ -45,6 +61,8 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
     def setUpClass(cls):
         cls.sandbox = start_server()
         cls.addClassCleanup(cls.sandbox.stop)
+        requests.post(f'{cls.sandbox.url}/admin/api/merchants',
+            json=OTHER_MERCHANT, timeout=10).raise_for_status()
         super().setUpClass()
 
     @classmethod
@@ -216,3 +234,76 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             self.read('account.payment', payment_id, 'state',
                 'ogone_status', 'ogone_capture_needed'),
             ('succeeded', '9', False))
+
+    def test_query_after_journal_moved_to_another_account(self):
+        """A charge whose answer was lost is queried on the account it was
+        sent to, not on the account the journal has since: Tryton ends as
+        the sandbox, paid, and nothing is charged again"""
+        payment_id, order_id = self.charge_lost_then_move_journal()
+        found = requests.get(f'{self.sandbox.url}/admin/api/transactions',
+            params={'orderid': order_id}, timeout=10).json()['transactions']
+        self.assertEqual([t['status'] for t in found], [9])
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state',
+                'ogone_status'),
+            ('succeeded', '9'))
+
+    def test_order_not_lost_after_journal_moved(self):
+        """A charge whose answer was lost is not taken as never sent when
+        the journal's new account does not know its ORDERID: the account
+        the order was sent to is asked"""
+        payment_id, order_id = self.charge_lost_then_move_journal()
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Order = Pool(DB_NAME).get('account.payment.ogone.order')
+            order, = Order.search([('name', '=', order_id)])
+            self.assertFalse(order.lost)
+            self.assertEqual(
+                [o.name for o in Order.search(
+                        [('payment', '=', payment_id)])],
+                [order_id])
+
+    def charge_lost_then_move_journal(self):
+        """A saved-card charge processed by the sandbox, its answer lost,
+        then its journal moved to another account and the reconciliation
+        run; return the payment's id and the ORDERID"""
+        self.configure(account_payment_ogone={'lost_after': 0})
+
+        def create(Payment):
+            pool = Pool()
+            Journal = pool.get('account.payment.journal')
+            Party = pool.get('party.party')
+            Alias = pool.get('account.payment.ogone.alias')
+            Company = pool.get('company.company')
+            # A journal of its own, moved below
+            base, = Journal.search([('name', '=', "Ogone")])
+            journal, = Journal.copy([base], {'name': "Ogone Moved"})
+            party, = Party.search([('name', '=', "Client")])
+            alias, = Alias.search([('alias', '=', 'ACC-GOOD')])
+            payment, = Payment.create([{
+                        'company': Company.search([])[0].id,
+                        'journal': journal.id, 'kind': 'receivable',
+                        'party': party.id, 'amount': Decimal('25.00'),
+                        'ogone_alias': alias.id}])
+            Payment.submit([payment])
+            Payment.process([payment])
+            return payment.id
+        payment_id = self.call('account.payment', create)
+        order_id = f'AC-{payment_id}-1'
+        self.fault(order_id, drop_connection=True, pages=['orderdirect'])
+        self.run_pending()
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state',
+                'ogone_order_id'),
+            ('processing', order_id))
+
+        def move(Journal):
+            Account = Pool().get('account.payment.ogone.account')
+            journal, = Journal.search([('name', '=', "Ogone Moved")])
+            journal.name = "Ogone Moved away"
+            journal.save()
+            new, = Account.search([('pspid', '=', OTHER_MERCHANT['pspid'])])
+            Journal.write([journal], {'ogone_account': new.id})
+        self.call('account.payment.journal', move)
+        self.call('account.payment', lambda P: P.ogone_reconcile())
+        self.run_pending()
+        return payment_id, order_id
