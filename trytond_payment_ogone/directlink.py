@@ -291,8 +291,11 @@ class Payment(metaclass=PoolMeta):
                     'account_payment_ogone.msg_ogone_order_refused',
                     payment=self.rec_name, error=str(error)))
 
-    def _ogone_client(self):
-        return DirectLinkClient(self.journal.ogone_account.ogone())
+    def _ogone_client(self, order=None):
+        """The DirectLink client of the journal's account, or of the
+        account the order was sent to: the journal may have moved since"""
+        account = order.account if order else self.journal.ogone_account
+        return DirectLinkClient(account.ogone())
 
     @property
     def _ogone_current_order(self):
@@ -604,7 +607,7 @@ class Payment(metaclass=PoolMeta):
             payment.ogone_queries = 0
             payment.save()
             transaction.commit()
-            client = payment._ogone_client()
+            client = payment._ogone_client(order)
             try:
                 if operation == 'capture':
                     currency = order.currency.code
@@ -682,7 +685,8 @@ class Payment(metaclass=PoolMeta):
             # holds the payment's lock.
             transaction.commit()
             try:
-                response = payment._ogone_client().query(order_id=order.name)
+                response = payment._ogone_client(order).query(
+                    order_id=order.name)
             except OgoneError as error:
                 logger.warning(
                     "Ogone query of %s failed: %s", order.name, error)

@@ -415,7 +415,8 @@ class Refund(Workflow, ModelSQL, ModelView):
         transaction.commit()
         refund = cls(refund_id)
         payment = refund.payment
-        client = DirectLinkClient(payment.journal.ogone_account.ogone())
+        # The account the order was sent to: the journal may have moved
+        client = DirectLinkClient(refund.refunded_order.account.ogone())
         try:
             response = client.refund(
                 pay_id, refund.amount, payment.currency.code, last=last)
@@ -496,7 +497,7 @@ class Refund(Workflow, ModelSQL, ModelView):
                 continue
             transaction.commit()
             client = DirectLinkClient(
-                refund.payment.journal.ogone_account.ogone())
+                refund.refunded_order.account.ogone())
             try:
                 if refund.ogone_pay_id_sub:
                     response = client.query(
