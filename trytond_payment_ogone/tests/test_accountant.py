@@ -307,3 +307,22 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
         self.call('account.payment', lambda P: P.ogone_reconcile())
         self.run_pending()
         return payment_id, order_id
+
+    def test_succeed_button_on_authorization(self):
+        """The accountant cannot succeed by hand an Ogone payment whose
+        money only Ogone's news can confirm (the group's button is hidden
+        for Ogone): an authorization not captured is no money received"""
+        from trytond.model.exceptions import AccessButtonError
+        payment_id = self.charged_payment('20.00', journal="Ogone RES")
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state',
+                'ogone_status'),
+            ('processing', '5'))
+        with self.assertRaises(AccessButtonError):
+            self.call('account.payment',
+                lambda P: P.succeed([P(payment_id)]), user=1,
+                context={'_check_access': True})
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state'),
+            ('processing',))
+        self.assertEqual(self.history(payment_id)[-1][2], 5)
