@@ -240,6 +240,13 @@ class Payment(metaclass=PoolMeta):
                         'process_method', 'state', 'ogone_capture_needed'],
                     },
                 })
+        # Only Ogone's news knows whether the money was received, as for
+        # the group's button
+        cls._buttons['succeed']['invisible'] |= (
+            Eval('process_method') == 'ogone')
+        cls._buttons['succeed']['depends'] = list(
+            set(cls._buttons['succeed'].get('depends', []))
+            | {'process_method'})
 
     @classmethod
     def default_ogone_attempts(cls):
