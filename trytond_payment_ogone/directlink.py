@@ -601,6 +601,18 @@ class Payment(metaclass=PoolMeta):
                     or payment.ogone_operation_sent or not order):
                 continue
             operation = payment.ogone_operation
+            if (operation == 'capture'
+                    and not (0 < payment.amount <= order.amount)):
+                # The amount was changed after the capture was asked: what
+                # would be captured is not the payment's amount
+                logger.warning(
+                    "Ogone capture of payment %s not sent: amount %s, "
+                    "authorized %s", payment_id, payment.amount,
+                    order.amount)
+                payment.ogone_operation = None
+                payment.save()
+                transaction.commit()
+                continue
             payment.ogone_operation_sent = True
             payment.ogone_operation_sent_at = dt.datetime.now()
             payment.ogone_next_query = None
