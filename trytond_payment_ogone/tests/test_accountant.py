@@ -106,24 +106,8 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
 
     def charged_payment(self, amount, journal="Ogone"):
         "A payment charged on the saved card, the charge answered"
-        def create(Payment):
-            pool = Pool()
-            Journal = pool.get('account.payment.journal')
-            Party = pool.get('party.party')
-            Alias = pool.get('account.payment.ogone.alias')
-            Company = pool.get('company.company')
-            journal_, = Journal.search([('name', '=', journal)])
-            party, = Party.search([('name', '=', "Client")])
-            alias, = Alias.search([('alias', '=', 'ACC-GOOD')])
-            payment, = Payment.create([{
-                        'company': Company.search([])[0].id,
-                        'journal': journal_.id, 'kind': 'receivable',
-                        'party': party.id, 'amount': Decimal(amount),
-                        'ogone_alias': alias.id}])
-            Payment.submit([payment])
-            Payment.process([payment])
-            return payment.id
-        payment_id = self.call('account.payment', create)
+        payment_id = self.call('account.payment',
+            lambda P: self.new_card_payment(P, journal, amount))
         self.run_pending()
         return payment_id
 
@@ -235,59 +219,16 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
                 'ogone_status', 'ogone_capture_needed'),
             ('succeeded', '9', False))
 
-    def test_query_after_journal_moved_to_another_account(self):
-        """A charge whose answer was lost is queried on the account it was
-        sent to, not on the account the journal has since: Tryton ends as
-        the sandbox, paid, and nothing is charged again"""
-        payment_id, order_id = self.charge_lost_then_move_journal()
-        found = requests.get(f'{self.sandbox.url}/admin/api/transactions',
-            params={'orderid': order_id}, timeout=10).json()['transactions']
-        self.assertEqual([t['status'] for t in found], [9])
-        self.assertEqual(
-            self.read('account.payment', payment_id, 'state',
-                'ogone_status'),
-            ('succeeded', '9'))
-
-    def test_order_not_lost_after_journal_moved(self):
-        """A charge whose answer was lost is not taken as never sent when
-        the journal's new account does not know its ORDERID: the account
-        the order was sent to is asked"""
-        payment_id, order_id = self.charge_lost_then_move_journal()
-        with Transaction().start(DB_NAME, 0, readonly=True):
-            Order = Pool(DB_NAME).get('account.payment.ogone.order')
-            order, = Order.search([('name', '=', order_id)])
-            self.assertFalse(order.lost)
-            self.assertEqual(
-                [o.name for o in Order.search(
-                        [('payment', '=', payment_id)])],
-                [order_id])
-
-    def charge_lost_then_move_journal(self):
-        """A saved-card charge processed by the sandbox, its answer lost,
-        then its journal moved to another account and the reconciliation
-        run; return the payment's id and the ORDERID"""
+    def test_journal_account_kept_while_charge_unknown(self):
+        """A journal cannot move to another Ogone account while its charge
+        whose answer was lost is processing: the accountant is told which
+        payment holds it, and the reconciliation then ends the payment as
+        the sandbox has it, paid once"""
+        from trytond.model.exceptions import AccessError
         self.configure(account_payment_ogone={'lost_after': 0})
-
-        def create(Payment):
-            pool = Pool()
-            Journal = pool.get('account.payment.journal')
-            Party = pool.get('party.party')
-            Alias = pool.get('account.payment.ogone.alias')
-            Company = pool.get('company.company')
-            # A journal of its own, moved below
-            base, = Journal.search([('name', '=', "Ogone")])
-            journal, = Journal.copy([base], {'name': "Ogone Moved"})
-            party, = Party.search([('name', '=', "Client")])
-            alias, = Alias.search([('alias', '=', 'ACC-GOOD')])
-            payment, = Payment.create([{
-                        'company': Company.search([])[0].id,
-                        'journal': journal.id, 'kind': 'receivable',
-                        'party': party.id, 'amount': Decimal('25.00'),
-                        'ogone_alias': alias.id}])
-            Payment.submit([payment])
-            Payment.process([payment])
-            return payment.id
-        payment_id = self.call('account.payment', create)
+        self.copy_journal("Ogone Kept")
+        payment_id = self.call('account.payment',
+            lambda P: self.new_card_payment(P, "Ogone Kept", '25.00'))
         order_id = f'AC-{payment_id}-1'
         self.fault(order_id, drop_connection=True, pages=['orderdirect'])
         self.run_pending()
@@ -296,17 +237,132 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
                 'ogone_order_id'),
             ('processing', order_id))
 
-        def move(Journal):
-            Account = Pool().get('account.payment.ogone.account')
-            journal, = Journal.search([('name', '=', "Ogone Moved")])
-            journal.name = "Ogone Moved away"
-            journal.save()
-            new, = Account.search([('pspid', '=', OTHER_MERCHANT['pspid'])])
-            Journal.write([journal], {'ogone_account': new.id})
-        self.call('account.payment.journal', move)
+        with self.assertRaises(AccessError) as refused:
+            self.move_journal("Ogone Kept", "Ogone Kept moved")
+        payment_name, = self.read('account.payment', payment_id, 'rec_name')
+        message = refused.exception.message
+        self.assertIn('"Ogone Kept"', message)
+        self.assertIn(f'"{payment_name}"', message)
+        self.assertIn('"Sandbox AC"', message)
+        # Nothing of the refused write was kept
+        self.assertEqual(self.journal_account("Ogone Kept"), 'SANDBOX')
+
         self.call('account.payment', lambda P: P.ogone_reconcile())
         self.run_pending()
-        return payment_id, order_id
+        self.assertEqual(
+            [(t['pspid'], t['status']) for t in self.transactions(order_id)],
+            [(DEFAULT_MERCHANT.pspid, 9)])
+        self.assertEqual(self.transactions(
+                order_id, pspid=OTHER_MERCHANT['pspid']), [])
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state',
+                'ogone_status', 'ogone_order_id'),
+            ('succeeded', '9', order_id))
+        self.assertEqual(self.history(payment_id), [
+                ('SAL', Decimal('25.00'), 9)])
+
+    def test_refund_after_journal_moved(self):
+        """Once its payments are final, a journal moves to another Ogone
+        account; a refund of a payment charged before is sent to the
+        account its order was sent to, which holds the money"""
+        from trytond.model.exceptions import AccessError
+        self.copy_journal("Ogone Old")
+        payment_id = self.charged_payment('40.00', journal="Ogone Old")
+        order_id, = self.read('account.payment', payment_id,
+            'ogone_order_id')
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state'),
+            ('succeeded',))
+
+        # A draft payment that would charge a card of the old account
+        # holds the journal too, until it is gone
+        draft_id = self.call('account.payment',
+            lambda P: self.new_card_payment(P, "Ogone Old", '5.00',
+                process=False))
+        draft_name, = self.read('account.payment', draft_id, 'rec_name')
+        with self.assertRaises(AccessError) as refused:
+            self.move_journal("Ogone Old", "Ogone New")
+        self.assertIn(f'"{draft_name}"', refused.exception.message)
+        self.call('account.payment', lambda P: P.delete([P(draft_id)]))
+
+        self.move_journal("Ogone Old", "Ogone New")
+        self.assertEqual(self.journal_account("Ogone New"),
+            OTHER_MERCHANT['pspid'])
+
+        refund_id = self.new_refund(payment_id, '15.00')
+        self.call('account.payment.ogone.refund',
+            lambda Refund: Refund.approve([Refund(refund_id)]))
+        self.run_pending()
+        transaction, = self.transactions(order_id)
+        self.assertEqual(transaction['pspid'], DEFAULT_MERCHANT.pspid)
+        self.assertEqual(self.transactions(
+                order_id, pspid=OTHER_MERCHANT['pspid']), [])
+        self.assertEqual([h[:2] for h in self.history(payment_id)],
+            [('SAL', Decimal('40.00')), ('RFD', Decimal('15.00'))])
+
+        requests.post(f'{self.sandbox.url}/admin/api/settle', json={
+                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': order_id},
+            timeout=10).raise_for_status()
+        self.call('account.payment', lambda P: P.ogone_reconcile())
+        self.run_pending()
+        self.assertEqual(self.history(payment_id)[-1][2], 8)
+        self.assertEqual(
+            self.read('account.payment.ogone.refund', refund_id, 'state'),
+            ('succeeded',))
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state', 'amount'),
+            ('succeeded', Decimal('25.00')))
+
+    def copy_journal(self, name):
+        "A journal of its own for a test that moves it, as Ogone's"
+        def copy(Journal):
+            base, = Journal.search([('name', '=', "Ogone")])
+            Journal.copy([base], {'name': name})
+        self.call('account.payment.journal', copy)
+
+    @staticmethod
+    def new_card_payment(Payment, journal, amount, process=True):
+        "A payment of the saved card on the journal, processed if asked"
+        pool = Pool()
+        Journal = pool.get('account.payment.journal')
+        Party = pool.get('party.party')
+        Alias = pool.get('account.payment.ogone.alias')
+        Company = pool.get('company.company')
+        journal, = Journal.search([('name', '=', journal)])
+        party, = Party.search([('name', '=', "Client")])
+        alias, = Alias.search([('alias', '=', 'ACC-GOOD')])
+        payment, = Payment.create([{
+                    'company': Company.search([])[0].id,
+                    'journal': journal.id, 'kind': 'receivable',
+                    'party': party.id, 'amount': Decimal(amount),
+                    'ogone_alias': alias.id}])
+        if process:
+            Payment.submit([payment])
+            Payment.process([payment])
+        return payment.id
+
+    def move_journal(self, name, new_name):
+        "The accountant renames the journal and moves it to the new PSPID"
+        def move(Journal):
+            Account = Pool().get('account.payment.ogone.account')
+            journal, = Journal.search([('name', '=', name)])
+            new, = Account.search([('pspid', '=', OTHER_MERCHANT['pspid'])])
+            Journal.write([journal], {
+                    'name': new_name, 'ogone_account': new.id})
+        self.call('account.payment.journal', move, user=1,
+            context={'_check_access': True})
+
+    def journal_account(self, name):
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Journal = Pool(DB_NAME).get('account.payment.journal')
+            journal, = Journal.search([('name', '=', name)])
+            return journal.ogone_account.pspid
+
+    def transactions(self, order_id, pspid=''):
+        "The sandbox's transactions of the ORDERID, of one PSPID if given"
+        return requests.get(f'{self.sandbox.url}/admin/api/transactions',
+            params={'orderid': order_id, 'pspid': pspid},
+            timeout=10).json()['transactions']
 
     def test_succeed_button_on_authorization(self):
         """The accountant cannot succeed by hand an Ogone payment whose
