@@ -154,6 +154,45 @@ class Journal(metaclass=PoolMeta):
     def default_ogone_authorization_only(cls):
         return False
 
+    @classmethod
+    def check_modification(cls, mode, journals, values=None, external=False):
+        super().check_modification(
+            mode, journals, values=values, external=external)
+        if mode == 'write' and 'ogone_account' in values:
+            cls.check_ogone_account_change(journals, values['ogone_account'])
+
+    @classmethod
+    def check_ogone_account_change(cls, journals, account_id):
+        """Refuse to move a journal to another Ogone account while some of
+        its payments still depend on the current one: a payment processing
+        waits for news of an order of that account (and a charge that never
+        reached Ogone is sent again with the journal's account), and a
+        payment still to be charged has a card saved with the current
+        account, which the new one does not know."""
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        moved = [j for j in journals
+            if j.process_method == 'ogone' and j.ogone_account
+            and j.ogone_account.id != account_id]
+        for journal in moved:
+            payments = Payment.search([
+                    ('journal', '=', journal.id),
+                    ['OR',
+                        ('state', '=', 'processing'),
+                        [
+                            ('state', 'not in', ['succeeded', 'failed']),
+                            ('ogone_alias', '!=', None),
+                            ],
+                        ],
+                    ], order=[('id', 'ASC')], limit=1)
+            if payments:
+                payment, = payments
+                raise AccessError(gettext(
+                        'account_payment_ogone.msg_ogone_journal_account_busy',
+                        journal=journal.rec_name,
+                        account=journal.ogone_account.rec_name,
+                        payment=payment.rec_name))
+
 
 class Group(metaclass=PoolMeta):
     __name__ = 'account.payment.group'
