@@ -19,7 +19,7 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_payment.exceptions import PaymentValidationError
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.report import Report
 from trytond.transaction import Transaction
 
@@ -237,9 +237,15 @@ class Payment(metaclass=PoolMeta):
     ogone_alias = fields.Many2One(
         'account.payment.ogone.alias', "Ogone Saved Card",
         ondelete='RESTRICT',
+        # The card must be of the journal's account while it may be chosen
+        # for a charge; once sent, it is the one the order used, whichever
+        # account the journal has since: the payment stays writable (a
+        # refund lowers its amount).
         domain=[
             ('party', '=', Eval('party', -1)),
-            ('account', '=', Eval('ogone_account', -1)),
+            If(Eval('state', 'draft').in_(['draft', 'submitted', 'approved']),
+                ('account', '=', Eval('ogone_account', -1)),
+                ()),
             ],
         states={
             'readonly': ~Eval('state', 'draft').in_(
@@ -762,7 +768,7 @@ class Payment(metaclass=PoolMeta):
                 and feedback.alias and feedback.alias == order.alias):
             values['ogone_alias'] = self._ogone_save_alias(
                 feedback, order).id
-            # A card is checked against the payment's party and account
+            # A card is checked against the payment's party
             self.__class__.write([self], values)
         else:
             self._ogone_store(values)

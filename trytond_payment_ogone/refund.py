@@ -271,8 +271,8 @@ class Refund(Workflow, ModelSQL, ModelView):
                     'account_payment_ogone.msg_ogone_refund_too_much',
                     refund=self.rec_name, amount=self.amount,
                     left=max(left, 0), currency=payment.currency.code))
-        account = payment.journal.ogone_account
-        account.ogone_check_directlink(payment)
+        # The account the refund is sent to: the journal may have moved
+        order.account.ogone_check_directlink(payment)
         try:
             MaintenanceRequest(
                 Operation.REFUND_PARTIAL, pay_id=pay_id, amount=self.amount,
