@@ -384,20 +384,25 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
         self.assertEqual(self.history(payment_id)[-1][2], 5)
 
     def test_amount_raised_after_capture_asked(self):
-        """An amount raised above the authorization after the capture was
-        asked is not captured silently as the whole authorization: Tryton
-        ends as the sandbox"""
+        """The amount cannot be changed once the capture is asked, as the
+        field shows it read-only: the authorization is captured as asked,
+        and Tryton ends as the sandbox"""
+        from trytond.model.exceptions import AccessError
         payment_id = self.charged_payment('50.00', journal="Ogone RES")
         rpc = {'_check_access': True}
         self.call('account.payment',
             lambda P: P.ogone_capture([P(payment_id)]), user=1, context=rpc)
-        try:
+        with self.assertRaises(AccessError) as refused:
             self.call('account.payment',
                 lambda P: P.write([P(payment_id)], {'amount': Decimal(80)}),
                 user=1, context=rpc)
-        except Exception as error:
-            # Refused: the capture asked stands
-            self.assertNotIn('Traceback', str(error))
+        self.assertIn(
+            'You are not allowed to modify the field "Amount"',
+            refused.exception.message)
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'amount',
+                'ogone_operation'),
+            (Decimal('50.00'), 'capture'))
         self.run_pending()
         order_id, = self.read('account.payment', payment_id,
             'ogone_order_id')
@@ -406,12 +411,9 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             timeout=10).raise_for_status()
         self.call('account.payment', lambda P: P.ogone_reconcile())
         self.run_pending()
-        history = self.history(payment_id)
-        state, amount = self.read(
-            'account.payment', payment_id, 'state', 'amount')
-        if history[-1][2] == 9:
-            # Captured: what was captured is the payment's amount
-            self.assertEqual(
-                (state, amount), ('succeeded', history[-1][1]))
-        else:
-            self.assertEqual(state, 'processing')
+        self.assertEqual(self.history(payment_id), [
+                ('RES', Decimal('50.00'), 5), ('SAL', Decimal('50.00'), 9)])
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state', 'amount',
+                'ogone_status'),
+            ('succeeded', Decimal('50.00'), '9'))
