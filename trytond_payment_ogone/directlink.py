@@ -146,11 +146,12 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        # The lower amount of a partial capture is set on the payment
+        # The lower amount of a partial capture is set on the payment before
+        # the capture is asked; from then on it is what is sent (a capture
+        # or a void, sent or not, holds it)
         cls.amount.states['readonly'] &= ~(
-            Eval('ogone_capture_needed', False)
-            & ~Eval('ogone_operation_sent', False))
-        cls.amount.depends |= {'ogone_capture_needed', 'ogone_operation_sent'}
+            Eval('ogone_capture_needed', False) & ~Eval('ogone_operation'))
+        cls.amount.depends |= {'ogone_capture_needed', 'ogone_operation'}
         authorized = ((Eval('process_method') != 'ogone')
             | (Eval('state') != 'processing')
             | ~Eval('ogone_capture_needed', False)
@@ -601,18 +602,6 @@ class Payment(metaclass=PoolMeta):
                     or payment.ogone_operation_sent or not order):
                 continue
             operation = payment.ogone_operation
-            if (operation == 'capture'
-                    and not (0 < payment.amount <= order.amount)):
-                # The amount was changed after the capture was asked: what
-                # would be captured is not the payment's amount
-                logger.warning(
-                    "Ogone capture of payment %s not sent: amount %s, "
-                    "authorized %s", payment_id, payment.amount,
-                    order.amount)
-                payment.ogone_operation = None
-                payment.save()
-                transaction.commit()
-                continue
             payment.ogone_operation_sent = True
             payment.ogone_operation_sent_at = dt.datetime.now()
             payment.ogone_next_query = None
