@@ -42,6 +42,17 @@ def _setup_database(base_url):
             {'type': 'email', 'value': 'client@example.com'}])
     party.save()
     save_sandbox_card(base_url, party, account, 'ACC-GOOD', GOOD_CARD)
+    # Currencies without and with three decimals, on the same PSPID
+    Currency = pool.get('currency.currency')
+    for code, digits in [('JPY', 0), ('KWD', 3)]:
+        currency = Currency(name=code, code=code, symbol=code, digits=digits,
+            rounding=Decimal(1).scaleb(-digits))
+        currency.save()
+        for name, authorization_only in [
+                (f"Ogone {code}", False), (f"Ogone RES {code}", True)]:
+            Journal(name=name, process_method='ogone', ogone_account=account,
+                ogone_authorization_only=authorization_only,
+                currency=currency, company=company).save()
     Account = pool.get('account.payment.ogone.account')
     Account(
         name="Sandbox new", pspid=OTHER_MERCHANT['pspid'],
@@ -417,3 +428,116 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             self.read('account.payment', payment_id, 'state', 'amount',
                 'ogone_status'),
             ('succeeded', Decimal('50.00'), '9'))
+
+    def test_charge_and_refund_without_or_with_three_decimals(self):
+        """A saved card charged in yen and in dinars, then refunded in part:
+        the sandbox takes and gives back the amounts of Tryton, and the
+        payment ends at what is left"""
+        for journal, amount, refund, left in [
+                ("Ogone JPY", '1500', '500', '1000'),
+                ("Ogone KWD", '12.340', '2.100', '10.240'),
+                ]:
+            with self.subTest(journal=journal):
+                payment_id = self.charged_payment(amount, journal=journal)
+                order_id, state = self.read('account.payment', payment_id,
+                    'ogone_order_id', 'state')
+                self.assertEqual(state, 'succeeded')
+                refund_id = self.new_refund(payment_id, refund)
+                self.call('account.payment.ogone.refund',
+                    lambda Refund: Refund.approve([Refund(refund_id)]))
+                self.run_pending()
+                requests.post(f'{self.sandbox.url}/admin/api/settle', json={
+                        'pspid': DEFAULT_MERCHANT.pspid,
+                        'orderid': order_id},
+                    timeout=10).raise_for_status()
+                self.call('account.payment', lambda P: P.ogone_reconcile())
+                self.run_pending()
+                self.assertEqual(self.history(payment_id), [
+                        ('SAL', Decimal(amount), 9),
+                        ('RFD', Decimal(refund), 8)])
+                self.assertEqual(
+                    self.read('account.payment.ogone.refund', refund_id,
+                        'state'),
+                    ('succeeded',))
+                self.assertEqual(
+                    self.read('account.payment', payment_id, 'state',
+                        'amount'),
+                    ('succeeded', Decimal(left)))
+
+    def test_lower_capture_without_or_with_three_decimals(self):
+        """An authorization in yen and in dinars captured for less: the
+        sandbox captures the payment's lower amount"""
+        rpc = {'_check_access': True}
+        for journal, amount, captured in [
+                ("Ogone RES JPY", '1500', '1200'),
+                ("Ogone RES KWD", '1.230', '1.200'),
+                ]:
+            with self.subTest(journal=journal):
+                payment_id = self.charged_payment(amount, journal=journal)
+                order_id, state = self.read('account.payment', payment_id,
+                    'ogone_order_id', 'state')
+                self.assertEqual(state, 'processing')
+                self.call('account.payment',
+                    lambda P: P.write([P(payment_id)],
+                        {'amount': Decimal(captured)}), user=1, context=rpc)
+                self.call('account.payment',
+                    lambda P: P.ogone_capture([P(payment_id)]), user=1,
+                    context=rpc)
+                self.run_pending()
+                requests.post(f'{self.sandbox.url}/admin/api/settle', json={
+                        'pspid': DEFAULT_MERCHANT.pspid,
+                        'orderid': order_id},
+                    timeout=10).raise_for_status()
+                self.call('account.payment', lambda P: P.ogone_reconcile())
+                self.run_pending()
+                self.assertEqual(self.history(payment_id), [
+                        ('RES', Decimal(amount), 5),
+                        ('SAS', Decimal(captured), 9)])
+                self.assertEqual(
+                    self.read('account.payment', payment_id, 'state',
+                        'amount'),
+                    ('succeeded', Decimal(captured)))
+
+    def test_amounts_ogone_cannot_take_refused(self):
+        """A charge or a refund of nothing, of less than nothing, or with
+        more decimals than the currency or Ogone has is refused with a
+        message saying so, and nothing reaches the sandbox"""
+        from trytond.exceptions import UserError
+        paid_eur = self.charged_payment('30.00')
+        paid_kwd = self.charged_payment('3.000', journal="Ogone KWD")
+        sent = len(self.transactions(''))
+
+        for journal, amount, words in [
+                ("Ogone", '0', ['"Amount"']),
+                ("Ogone", '-5.00', ['"Amount"']),
+                ("Ogone", '10.005', ['"Amount"', 'digits']),
+                ("Ogone JPY", '1500.5', ['"Amount"', 'digits']),
+                ("Ogone KWD", '1.235', ['1.235', 'at most 2 decimals']),
+                ]:
+            with self.subTest(journal=journal, amount=amount):
+                with self.assertRaises(UserError) as refused:
+                    self.call('account.payment',
+                        lambda P: self.new_card_payment(P, journal, amount),
+                        user=1, context={'_check_access': True})
+                for word in words:
+                    self.assertIn(word, refused.exception.message)
+
+        for payment_id, amount, words in [
+                (paid_eur, '0', ['"Amount"']),
+                (paid_eur, '-1.00', ['"Amount"']),
+                (paid_eur, '1.005', ['"Amount"', 'digits']),
+                (paid_kwd, '0.005', ['0.005', 'at most 2 decimals']),
+                ]:
+            with self.subTest(refund=amount):
+                with self.assertRaises(UserError) as refused:
+                    self.new_refund(payment_id, amount)
+                for word in words:
+                    self.assertIn(word, refused.exception.message)
+                self.assertNotIn('payment (amount, currency)',
+                    refused.exception.message)
+        self.run_pending()
+        self.assertEqual(len(self.transactions('')), sent)
+        self.assertEqual([h[:2] for h in self.history(paid_eur)],
+            [('SAL', Decimal('30.00'))])
+        self.assertEqual([h[:2] for h in self.history(paid_kwd)],
+            [('SAL', Decimal('3.000'))])
