@@ -11,11 +11,11 @@ import logging
 
 from ogone_core import (
     DirectLinkClient, InvalidRequest, MaintenanceRequest, OgoneError,
-    Operation, Status)
+    Operation, Status, amount_is_expressible)
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
-from trytond.model.exceptions import AccessError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_payment.exceptions import ProcessError
 from trytond.modules.company.model import (
     employee_field, reset_employee, set_employee)
@@ -201,6 +201,26 @@ class Refund(Workflow, ModelSQL, ModelView):
         default.setdefault('submitted_by')
         default.setdefault('approved_by')
         return super().copy(refunds, default=default)
+
+    @classmethod
+    def validate_fields(cls, refunds, field_names):
+        super().validate_fields(refunds, field_names)
+        cls.check_ogone_amount(refunds, field_names)
+
+    @classmethod
+    def check_ogone_amount(cls, refunds, field_names=None):
+        """Refuse, when it is written, an amount Ogone cannot carry (a third
+        decimal of a currency that has it): the refund is what is wrong,
+        not its payment"""
+        if field_names and 'amount' not in field_names:
+            return
+        for refund in refunds:
+            if not amount_is_expressible(refund.amount):
+                raise ValidationError(gettext(
+                        'account_payment_ogone.msg_ogone_refund_decimals',
+                        amount=refund.amount,
+                        currency=refund.payment.currency.code,
+                        payment=refund.payment.rec_name))
 
     @classmethod
     def check_modification(cls, mode, refunds, values=None, external=False):
