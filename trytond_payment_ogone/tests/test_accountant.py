@@ -3,7 +3,9 @@ reconciliation's queries, each compared with what the sandbox recorded.
 Real trytond, real queue tasks run by trytond.worker's run_task, the real
 sandbox."""
 import datetime as dt
+import re
 from decimal import Decimal
+from html import unescape
 
 import requests
 
@@ -19,6 +21,10 @@ from .tools import (
     pending_tasks, save_sandbox_card)
 
 GOOD_CARD = '4111111111111111'
+CHECKOUT_INPUT = re.compile(
+    r'<input type="hidden" name="([^"]*)" value="([^"]*)"')
+CHECKOUT_ACTION = re.compile(
+    r'<form id="payment-form" method="post" action="([^"]*)"')
 # Another PSPID of the sandbox, as a shop moving to a new Ogone account
 OTHER_MERCHANT = {
     'pspid': 'SANDBOXNEW', 'api_user': 'SANDBOXNEWAPI',
@@ -541,3 +547,60 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             [('SAL', Decimal('30.00'))])
         self.assertEqual([h[:2] for h in self.history(paid_kwd)],
             [('SAL', Decimal('3.000'))])
+
+    def test_checkout_after_journal_moved(self):
+        """A customer who opened the checkout before the journal moved to
+        another Ogone account, and pays after, pays an order of the new
+        account: Tryton verifies what the PSPID signed and ends paid, as
+        the sandbox"""
+        from urllib.parse import urlsplit
+
+        from ogone_core.sandbox.customer import pay
+
+        self.copy_journal("Ogone Link")
+
+        def create(Payment):
+            pool = Pool()
+            Journal = pool.get('account.payment.journal')
+            Party = pool.get('party.party')
+            Company = pool.get('company.company')
+            journal, = Journal.search([('name', '=', "Ogone Link")])
+            party, = Party.search([('name', '=', "Client")])
+            payment, = Payment.create([{
+                        'company': Company.search([])[0].id,
+                        'journal': journal.id, 'kind': 'receivable',
+                        'party': party.id, 'amount': Decimal('18.00')}])
+            Payment.submit([payment])
+            # The accountant sends the link before processing the payment
+            Payment.ogone_checkout([payment])
+            return payment.id
+        payment_id = self.call('account.payment', create)
+        token, = self.read('account.payment', payment_id, 'ogone_checkout_id')
+
+        def checkout_form():
+            page = self.client().get(
+                f'/{self.db_name}/r/account_payment_ogone/checkout/{token}')
+            self.assertEqual(page.status_code, 200, page.text)
+            action = unescape(CHECKOUT_ACTION.search(page.text).group(1))
+            return action, [(unescape(n), unescape(v))
+                for n, v in CHECKOUT_INPUT.findall(page.text)]
+        _, fields = checkout_form()
+        self.assertEqual(dict(fields)['PSPID'], DEFAULT_MERCHANT.pspid)
+
+        self.move_journal("Ogone Link", "Ogone Link moved")
+        action, fields = checkout_form()
+        self.assertEqual(dict(fields)['PSPID'], OTHER_MERCHANT['pspid'])
+        result = pay(action, fields, GOOD_CARD)
+        back = urlsplit(result.url)
+        answer = self.client().get(f'{back.path}?{back.query}')
+        self.assertEqual(answer.status_code, 200, answer.text)
+
+        order_id = dict(fields)['ORDERID']
+        self.assertEqual(
+            [(t['pspid'], t['status'])
+                for t in self.transactions(order_id)],
+            [(OTHER_MERCHANT['pspid'], 9)])
+        self.assertEqual(
+            self.read('account.payment', payment_id, 'state',
+                'ogone_order_id', 'ogone_status'),
+            ('succeeded', order_id, '9'))
