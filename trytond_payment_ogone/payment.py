@@ -549,7 +549,10 @@ class Payment(metaclass=PoolMeta):
         Every later opening of the checkout (a reload, a second tab, the link
         opened twice) reuses its ORDERID: the platform refuses to take the
         money twice for one order, so two open payment pages cannot both be
-        paid. A payment reset to draft gets a new attempt.
+        paid. A payment reset to draft gets a new attempt, and so does one
+        whose journal moved to another Ogone account since: the new PSPID
+        signs its feedback with its own passphrase, which Tryton checks
+        with the account of the order.
         The caller must have locked the payment.
         """
         pool = Pool()
@@ -562,7 +565,8 @@ class Payment(metaclass=PoolMeta):
                     ], limit=1)
             # A DirectLink attempt (waiting for 3-D Secure, say) cannot be
             # paid on the hosted page: the customer gets a new attempt.
-            if orders and not orders[0].directlink:
+            if (orders and not orders[0].directlink
+                    and orders[0].account == account):
                 order, = orders
                 if save_card and not order.alias:
                     order.alias = self._ogone_new_alias(account)
