@@ -604,3 +604,117 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             self.read('account.payment', payment_id, 'state',
                 'ogone_order_id', 'ogone_status'),
             ('succeeded', order_id, '9'))
+
+
+def _setup_invoice_database():
+    from trytond.modules.account.tests import create_chart, get_fiscalyear
+    from trytond.modules.account_invoice.tests import set_invoice_sequences
+    pool = Pool()
+    Configuration = pool.get('account.configuration')
+    FiscalYear = pool.get('account.fiscalyear')
+    Party = pool.get('party.party')
+    company = create_company()
+    # Customer invoices posted may be cancelled
+    company.cancel_invoice_out = True
+    company.save()
+    with set_company(company):
+        create_chart(company)
+        fiscalyear = set_invoice_sequences(get_fiscalyear(company))
+        fiscalyear.save()
+        FiscalYear.create_period([fiscalyear])
+        journal = create_sandbox_journal(
+            'http://127.0.0.1:9/ncol/test/', company, 'IN')
+        configuration = Configuration(1)
+        configuration.ogone_invoice_journal = journal
+        configuration.save()
+        Party(name="Customer", addresses=[{}], contact_mechanisms=[
+                {'type': 'email', 'value': 'customer@example.com'}]).save()
+
+
+def committed(function, user=0, context=None):
+    """The result of function, run in a transaction then committed; started
+    again with the locks a table or records asked for, as trytond does"""
+    from trytond.transaction import TransactionError
+    extras = {}
+    while True:
+        with Transaction().start(DB_NAME, user, context=context or {},
+                **extras) as transaction:
+            try:
+                result = function()
+            except TransactionError as error:
+                transaction.rollback()
+                error.fix(extras)
+                continue
+            transaction.commit()
+            return result
+
+
+class InvoiceCancelledTestCase(RouteTestCase):
+    "An invoice cancelled while its online payment waits for the customer"
+    module = 'account_payment_ogone'
+    extras = ['account_invoice', 'account_payment_clearing']
+
+    @classmethod
+    def setUpClass(cls):
+        # RouteTestCase's setUpDatabase runs once, without the restart a
+        # table lock asks for (the chart's and sequences' do)
+        super(RouteTestCase, cls).setUpClass()
+        committed(_setup_invoice_database)
+
+    def call(self, method):
+        "Call method in a committed transaction of the accountant"
+        def run():
+            pool = Pool(DB_NAME)
+            company, = pool.get('company.company').search([])
+            with set_company(company):
+                return method(pool)
+        return committed(run, user=1, context={'_check_access': True})
+
+    def test_cancelled_invoice_no_longer_paid_online(self):
+        """Once its invoice is cancelled, the payment the customer opened
+        from the invoice's link cannot be paid any more, from either link"""
+        def post(pool):
+            Account = pool.get('account.account')
+            Invoice = pool.get('account.invoice')
+            Line = pool.get('account.invoice.line')
+            Party = pool.get('party.party')
+            Company = pool.get('company.company')
+            company, = Company.search([])
+            party, = Party.search([('name', '=', "Customer")])
+            revenue, = Account.search([
+                    ('type.revenue', '=', True),
+                    ('closed', '!=', True),
+                    ], limit=1)
+            journal, = pool.get('account.journal').search(
+                [('type', '=', 'revenue')], limit=1)
+            invoice = Invoice(type='out', party=party, company=company,
+                currency=company.currency, journal=journal)
+            invoice.on_change_party()
+            invoice.lines = [Line(
+                    invoice_type='out', company=company,
+                    currency=company.currency, account=revenue, quantity=1,
+                    unit_price=Decimal('60.00'))]
+            invoice.save()
+            Invoice.post([invoice])
+            return invoice.id, invoice.ogone_pay_token
+        invoice_id, token = self.call(post)
+        invoice_link = (
+            f'/{self.db_name}/r/account_payment_ogone/invoice/{token}')
+        checkout = self.client().get(invoice_link)
+        self.assertEqual(checkout.status_code, 303, checkout.text)
+        checkout_link = checkout.headers['Location']
+        page = self.client().get(checkout_link)
+        self.assertEqual(page.status_code, 200, page.text)
+        self.assertIn('ORDERID', page.text)
+
+        self.call(lambda pool: pool.get('account.invoice').cancel(
+                [pool.get('account.invoice')(invoice_id)]))
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Invoice = Pool(DB_NAME).get('account.invoice')
+            self.assertEqual(Invoice(invoice_id).state, 'cancelled')
+
+        for link in [invoice_link, checkout_link]:
+            with self.subTest(link=link):
+                page = self.client().get(link)
+                self.assertEqual(page.status_code, 410, page.text)
+                self.assertNotIn('ORDERID', page.text)
