@@ -548,6 +548,40 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
         self.assertEqual([h[:2] for h in self.history(paid_kwd)],
             [('SAL', Decimal('3.000'))])
 
+    def test_capture_amounts_ogone_cannot_take_refused(self):
+        """An authorization captured for nothing, less than nothing, more
+        than authorized or with a decimal Ogone cannot carry is refused
+        with a message saying so; nothing is sent, and the authorization
+        is still there to capture"""
+        from trytond.exceptions import UserError
+        rpc = {'_check_access': True}
+        for journal, authorized, amount, words in [
+                ("Ogone RES", '20.00', '0', ['above zero', '20.00 EUR']),
+                ("Ogone RES", '20.00', '-1.00', ['"Amount"']),
+                ("Ogone RES", '20.00', '20.01', ['above zero', '20.00 EUR']),
+                ("Ogone RES KWD", '2.000', '1.995',
+                    ['1.995', 'at most 2 decimals']),
+                ]:
+            with self.subTest(journal=journal, amount=amount):
+                payment_id = self.charged_payment(authorized, journal=journal)
+
+                def capture(Payment):
+                    payment = Payment(payment_id)
+                    Payment.write([payment], {'amount': Decimal(amount)})
+                    Payment.ogone_capture([payment])
+                with self.assertRaises(UserError) as refused:
+                    self.call('account.payment', capture, user=1,
+                        context=rpc)
+                for word in words:
+                    self.assertIn(word, refused.exception.message)
+                self.run_pending()
+                self.assertEqual(self.history(payment_id),
+                    [('RES', Decimal(authorized), 5)])
+                self.assertEqual(
+                    self.read('account.payment', payment_id, 'state',
+                        'amount', 'ogone_operation'),
+                    ('processing', Decimal(authorized), None))
+
     def test_checkout_after_journal_moved(self):
         """A customer who opened the checkout before the journal moved to
         another Ogone account, and pays after, pays an order of the new
