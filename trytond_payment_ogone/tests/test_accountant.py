@@ -263,6 +263,16 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
         self.assertIn('"Sandbox AC"', message)
         # Nothing of the refused write was kept
         self.assertEqual(self.journal_account("Ogone Kept"), 'SANDBOX')
+        # Nor can the journal stop being Ogone's: its payment would no
+        # longer be followed
+
+        def manual(Journal):
+            journal, = Journal.search([('name', '=', "Ogone Kept")])
+            Journal.write([journal], {'process_method': 'manual'})
+        with self.assertRaises(AccessError) as refused:
+            self.call('account.payment.journal', manual, user=1,
+                context={'_check_access': True})
+        self.assertIn(f'"{payment_name}"', refused.exception.message)
 
         self.call('account.payment', lambda P: P.ogone_reconcile())
         self.run_pending()
