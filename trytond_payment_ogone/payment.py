@@ -158,22 +158,27 @@ class Journal(metaclass=PoolMeta):
     def check_modification(cls, mode, journals, values=None, external=False):
         super().check_modification(
             mode, journals, values=values, external=external)
-        if mode == 'write' and 'ogone_account' in values:
-            cls.check_ogone_account_change(journals, values['ogone_account'])
+        if mode == 'write' and values.keys() & {
+                'ogone_account', 'process_method'}:
+            cls.check_ogone_account_change(journals, values)
 
     @classmethod
-    def check_ogone_account_change(cls, journals, account_id):
-        """Refuse to move a journal to another Ogone account while some of
-        its payments still depend on the current one: a payment processing
-        waits for news of an order of that account (and a charge that never
-        reached Ogone is sent again with the journal's account), and a
-        payment still to be charged has a card saved with the current
-        account, which the new one does not know."""
+    def check_ogone_account_change(cls, journals, values):
+        """Refuse to move a journal to another Ogone account, or to take it
+        from Ogone, while some of its payments still depend on the current
+        account: a payment processing waits for news of an order of that
+        account (and a charge that never reached Ogone is sent again with
+        the journal's account), and a payment still to be charged has a
+        card saved with the current account, which the new one does not
+        know. Ogone's news and the queries only follow payments of Ogone
+        journals."""
         pool = Pool()
         Payment = pool.get('account.payment')
         moved = [j for j in journals
             if j.process_method == 'ogone' and j.ogone_account
-            and j.ogone_account.id != account_id]
+            and (values.get('process_method', 'ogone') != 'ogone'
+                or values.get('ogone_account', j.ogone_account.id)
+                != j.ogone_account.id)]
         for journal in moved:
             payments = Payment.search([
                     ('journal', '=', journal.id),
