@@ -156,11 +156,12 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        # The lower amount of a partial capture is set on the payment
+        # The lower amount of a partial capture is set on the payment before
+        # the capture is asked; from then on it is what is sent (a capture
+        # or a void, sent or not, holds it)
         cls.amount.states['readonly'] &= ~(
-            Eval('ogone_capture_needed', False)
-            & ~Eval('ogone_operation_sent', False))
-        cls.amount.depends |= {'ogone_capture_needed', 'ogone_operation_sent'}
+            Eval('ogone_capture_needed', False) & ~Eval('ogone_operation'))
+        cls.amount.depends |= {'ogone_capture_needed', 'ogone_operation'}
         authorized = ((Eval('process_method') != 'ogone')
             | (Eval('state') != 'processing')
             | ~Eval('ogone_capture_needed', False)
@@ -301,8 +302,11 @@ class Payment(metaclass=PoolMeta):
                     'account_payment_ogone.msg_ogone_order_refused',
                     payment=self.rec_name, error=str(error)))
 
-    def _ogone_client(self):
-        return DirectLinkClient(self.journal.ogone_account.ogone())
+    def _ogone_client(self, order=None):
+        """The DirectLink client of the journal's account, or of the
+        account the order was sent to: the journal may have moved since"""
+        account = order.account if order else self.journal.ogone_account
+        return DirectLinkClient(account.ogone())
 
     @property
     def _ogone_current_order(self):
@@ -558,8 +562,11 @@ class Payment(metaclass=PoolMeta):
     def _ogone_ask_capture(cls, payments):
         for payment in payments:
             order = payment._ogone_current_order
+            # As the button's states, for the callers on the server, whose
+            # calls trytond does not check
             if not (payment.ogone_capture_needed and payment.ogone_pay_id
-                    and order):
+                    and order and payment.state == 'processing'
+                    and not payment.ogone_operation_sent):
                 raise ProcessError(gettext(
                         'account_payment_ogone.msg_ogone_not_authorized',
                         payment=payment.rec_name))
@@ -575,7 +582,9 @@ class Payment(metaclass=PoolMeta):
     @ModelView.button
     def ogone_void(cls, payments):
         for payment in payments:
-            if not (payment.ogone_capture_needed and payment.ogone_pay_id):
+            if not (payment.ogone_capture_needed and payment.ogone_pay_id
+                    and payment.state == 'processing'
+                    and not payment.ogone_operation_sent):
                 raise ProcessError(gettext(
                         'account_payment_ogone.msg_ogone_not_authorized',
                         payment=payment.rec_name))
@@ -610,7 +619,7 @@ class Payment(metaclass=PoolMeta):
             payment.ogone_queries = 0
             payment.save()
             transaction.commit()
-            client = payment._ogone_client()
+            client = payment._ogone_client(order)
             try:
                 if operation == 'capture':
                     currency = order.currency.code
@@ -688,7 +697,8 @@ class Payment(metaclass=PoolMeta):
             # holds the payment's lock.
             transaction.commit()
             try:
-                response = payment._ogone_client().query(order_id=order.name)
+                response = payment._ogone_client(order).query(
+                    order_id=order.name)
             except OgoneError as error:
                 logger.warning(
                     "Ogone query of %s failed: %s", order.name, error)

@@ -304,6 +304,14 @@ class Payment(metaclass=PoolMeta):
         default.setdefault('ogone_invoice', None)
         return super().copy(payments, default=default)
 
+    @property
+    def ogone_payable(self):
+        # The checkout link of a cancelled invoice's payment, opened or sent
+        # before, closes with the invoice's own link
+        return (super().ogone_payable
+            and not (self.ogone_invoice
+                and self.ogone_invoice.state == 'cancelled'))
+
 
 class PaymentClearing(metaclass=PoolMeta):
     __name__ = 'account.payment'

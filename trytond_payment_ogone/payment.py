@@ -19,7 +19,7 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_payment.exceptions import PaymentValidationError
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.report import Report
 from trytond.transaction import Transaction
 
@@ -154,6 +154,50 @@ class Journal(metaclass=PoolMeta):
     def default_ogone_authorization_only(cls):
         return False
 
+    @classmethod
+    def check_modification(cls, mode, journals, values=None, external=False):
+        super().check_modification(
+            mode, journals, values=values, external=external)
+        if mode == 'write' and values.keys() & {
+                'ogone_account', 'process_method'}:
+            cls.check_ogone_account_change(journals, values)
+
+    @classmethod
+    def check_ogone_account_change(cls, journals, values):
+        """Refuse to move a journal to another Ogone account, or to take it
+        from Ogone, while some of its payments still depend on the current
+        account: a payment processing waits for news of an order of that
+        account (and a charge that never reached Ogone is sent again with
+        the journal's account), and a payment still to be charged has a
+        card saved with the current account, which the new one does not
+        know. Ogone's news and the queries only follow payments of Ogone
+        journals."""
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        moved = [j for j in journals
+            if j.process_method == 'ogone' and j.ogone_account
+            and (values.get('process_method', 'ogone') != 'ogone'
+                or values.get('ogone_account', j.ogone_account.id)
+                != j.ogone_account.id)]
+        for journal in moved:
+            payments = Payment.search([
+                    ('journal', '=', journal.id),
+                    ['OR',
+                        ('state', '=', 'processing'),
+                        [
+                            ('state', 'not in', ['succeeded', 'failed']),
+                            ('ogone_alias', '!=', None),
+                            ],
+                        ],
+                    ], order=[('id', 'ASC')], limit=1)
+            if payments:
+                payment, = payments
+                raise AccessError(gettext(
+                        'account_payment_ogone.msg_ogone_journal_account_busy',
+                        journal=journal.rec_name,
+                        account=journal.ogone_account.rec_name,
+                        payment=payment.rec_name))
+
 
 class Group(metaclass=PoolMeta):
     __name__ = 'account.payment.group'
@@ -198,9 +242,15 @@ class Payment(metaclass=PoolMeta):
     ogone_alias = fields.Many2One(
         'account.payment.ogone.alias', "Ogone Saved Card",
         ondelete='RESTRICT',
+        # The card must be of the journal's account while it may be chosen
+        # for a charge; once sent, it is the one the order used, whichever
+        # account the journal has since: the payment stays writable (a
+        # refund lowers its amount).
         domain=[
             ('party', '=', Eval('party', -1)),
-            ('account', '=', Eval('ogone_account', -1)),
+            If(Eval('state', 'draft').in_(['draft', 'submitted', 'approved']),
+                ('account', '=', Eval('ogone_account', -1)),
+                ()),
             ],
         states={
             'readonly': ~Eval('state', 'draft').in_(
@@ -240,6 +290,13 @@ class Payment(metaclass=PoolMeta):
                         'process_method', 'state', 'ogone_capture_needed'],
                     },
                 })
+        # Only Ogone's news knows whether the money was received, as for
+        # the group's button
+        cls._buttons['succeed']['invisible'] |= (
+            Eval('process_method') == 'ogone')
+        cls._buttons['succeed']['depends'] = list(
+            set(cls._buttons['succeed'].get('depends', []))
+            | {'process_method'})
 
     @classmethod
     def default_ogone_attempts(cls):
@@ -497,7 +554,10 @@ class Payment(metaclass=PoolMeta):
         Every later opening of the checkout (a reload, a second tab, the link
         opened twice) reuses its ORDERID: the platform refuses to take the
         money twice for one order, so two open payment pages cannot both be
-        paid. A payment reset to draft gets a new attempt.
+        paid. A payment reset to draft gets a new attempt, and so does one
+        whose journal moved to another Ogone account since: the new PSPID
+        signs its feedback with its own passphrase, which Tryton checks
+        with the account of the order.
         The caller must have locked the payment.
         """
         pool = Pool()
@@ -510,7 +570,8 @@ class Payment(metaclass=PoolMeta):
                     ], limit=1)
             # A DirectLink attempt (waiting for 3-D Secure, say) cannot be
             # paid on the hosted page: the customer gets a new attempt.
-            if orders and not orders[0].directlink:
+            if (orders and not orders[0].directlink
+                    and orders[0].account == account):
                 order, = orders
                 if save_card and not order.alias:
                     order.alias = self._ogone_new_alias(account)
@@ -716,7 +777,7 @@ class Payment(metaclass=PoolMeta):
                 and feedback.alias and feedback.alias == order.alias):
             values['ogone_alias'] = self._ogone_save_alias(
                 feedback, order).id
-            # A card is checked against the payment's party and account
+            # A card is checked against the payment's party
             self.__class__.write([self], values)
         else:
             self._ogone_store(values)

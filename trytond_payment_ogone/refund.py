@@ -11,11 +11,11 @@ import logging
 
 from ogone_core import (
     DirectLinkClient, InvalidRequest, MaintenanceRequest, OgoneError,
-    Operation, Status)
+    Operation, Status, amount_is_expressible)
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
-from trytond.model.exceptions import AccessError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_payment.exceptions import ProcessError
 from trytond.modules.company.model import (
     employee_field, reset_employee, set_employee)
@@ -203,6 +203,26 @@ class Refund(Workflow, ModelSQL, ModelView):
         return super().copy(refunds, default=default)
 
     @classmethod
+    def validate_fields(cls, refunds, field_names):
+        super().validate_fields(refunds, field_names)
+        cls.check_ogone_amount(refunds, field_names)
+
+    @classmethod
+    def check_ogone_amount(cls, refunds, field_names=None):
+        """Refuse, when it is written, an amount Ogone cannot carry (a third
+        decimal of a currency that has it): the refund is what is wrong,
+        not its payment"""
+        if field_names and 'amount' not in field_names:
+            return
+        for refund in refunds:
+            if not amount_is_expressible(refund.amount):
+                raise ValidationError(gettext(
+                        'account_payment_ogone.msg_ogone_refund_decimals',
+                        amount=refund.amount,
+                        currency=refund.payment.currency.code,
+                        payment=refund.payment.rec_name))
+
+    @classmethod
     def check_modification(cls, mode, refunds, values=None, external=False):
         super().check_modification(
             mode, refunds, values=values, external=external)
@@ -271,8 +291,8 @@ class Refund(Workflow, ModelSQL, ModelView):
                     'account_payment_ogone.msg_ogone_refund_too_much',
                     refund=self.rec_name, amount=self.amount,
                     left=max(left, 0), currency=payment.currency.code))
-        account = payment.journal.ogone_account
-        account.ogone_check_directlink(payment)
+        # The account the refund is sent to: the journal may have moved
+        order.account.ogone_check_directlink(payment)
         try:
             MaintenanceRequest(
                 Operation.REFUND_PARTIAL, pay_id=pay_id, amount=self.amount,
@@ -397,7 +417,10 @@ class Refund(Workflow, ModelSQL, ModelView):
             cls.fail([refund])
             transaction.commit()
             return
-        last = refund.amount == refund.ogone_refundable()
+        # Not the last while another refund of the order waits to be sent:
+        # RFS closes the order at Ogone, which would refuse that one.
+        last = (refund.amount == refund.ogone_refundable()
+            and not refund._other_refunds({'submitted', 'approved'}))
         pay_id = refund._ogone_order_pay_id()
         refund.ogone_pay_id = pay_id
         refund.ogone_last = last
@@ -412,7 +435,8 @@ class Refund(Workflow, ModelSQL, ModelView):
         transaction.commit()
         refund = cls(refund_id)
         payment = refund.payment
-        client = DirectLinkClient(payment.journal.ogone_account.ogone())
+        # The account the order was sent to: the journal may have moved
+        client = DirectLinkClient(refund.refunded_order.account.ogone())
         try:
             response = client.refund(
                 pay_id, refund.amount, payment.currency.code, last=last)
@@ -493,7 +517,7 @@ class Refund(Workflow, ModelSQL, ModelView):
                 continue
             transaction.commit()
             client = DirectLinkClient(
-                refund.payment.journal.ogone_account.ogone())
+                refund.refunded_order.account.ogone())
             try:
                 if refund.ogone_pay_id_sub:
                     response = client.query(
