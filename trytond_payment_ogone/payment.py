@@ -249,8 +249,8 @@ class Payment(metaclass=PoolMeta):
         domain=[
             ('party', '=', Eval('party', -1)),
             If(Eval('state', 'draft').in_(['draft', 'submitted', 'approved']),
-                ('account', '=', Eval('ogone_account', -1)),
-                ()),
+                [('account', '=', Eval('ogone_account', -1))],
+                []),
             ],
         states={
             'readonly': ~Eval('state', 'draft').in_(
