@@ -83,6 +83,19 @@ def as_user(user):
         _check_access=True, company=user.company.id)
 
 
+def register_card(customer, account, **context):
+    """Run the card registration wizard for customer on account from the
+    party, as the client does; return its answer"""
+    RegisterCard = Pool().get(
+        'account.payment.ogone.card_register', type='wizard')
+    with Transaction().set_context(active_model='party.party',
+            active_id=customer.id, active_ids=[customer.id], **context):
+        session_id, _, _ = RegisterCard.create()
+        return RegisterCard.execute(session_id, {
+                'start': {'party': customer.id, 'account': account.id},
+                }, 'open_')
+
+
 class AccountPaymentOgoneAccessTestCase(DBTestCase):
     "Test the access of users to Account Payment Ogone"
     module = 'account_payment_ogone'
@@ -170,22 +183,11 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
         "Only the payment group gives card registration links"
         pool = Pool()
         Registration = pool.get('account.payment.ogone.card_registration')
-        RegisterCard = pool.get(
-            'account.payment.ogone.card_register', type='wizard')
         data = _two_companies()
-        customer = data['customer']
         user_context, check_access = as_user(data['basic'])
-        with user_context, check_access, Transaction().set_context(
-                active_model='party.party', active_id=customer.id,
-                active_ids=[customer.id]):
+        with user_context, check_access:
             with self.assertRaises(AccessError):
-                session_id, _, _ = RegisterCard.create()
-                RegisterCard.execute(session_id, {
-                        'start': {
-                            'party': customer.id,
-                            'account': data['account_a'].id,
-                            },
-                        }, 'open_')
+                register_card(data['customer'], data['account_a'])
         self.assertFalse(Registration.search([]))
 
     @with_transaction()
@@ -193,24 +195,14 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
         "The wizard gives no link to a user who names another action"
         pool = Pool()
         Registration = pool.get('account.payment.ogone.card_registration')
-        RegisterCard = pool.get(
-            'account.payment.ogone.card_register', type='wizard')
         data = _two_companies()
-        customer = data['customer']
         user_context, check_access = as_user(data['basic'])
         # trytond looks the wizard's groups up with the action of the
         # context: with one of another wizard it finds none
-        with user_context, check_access, Transaction().set_context(
-                active_model='party.party', active_id=customer.id,
-                active_ids=[customer.id], action_id=999999):
+        with user_context, check_access:
             with self.assertRaises(AccessError):
-                session_id, _, _ = RegisterCard.create()
-                RegisterCard.execute(session_id, {
-                        'start': {
-                            'party': customer.id,
-                            'account': data['account_a'].id,
-                            },
-                        }, 'open_')
+                register_card(
+                    data['customer'], data['account_a'], action_id=999999)
         self.assertFalse(Registration.search([]))
 
     @with_transaction()
@@ -218,24 +210,15 @@ class AccountPaymentOgoneAccessTestCase(DBTestCase):
         "A clerk of B gets no link to save a card on A's account"
         pool = Pool()
         Registration = pool.get('account.payment.ogone.card_registration')
-        RegisterCard = pool.get(
-            'account.payment.ogone.card_register', type='wizard')
         data = _two_companies()
         customer = data['customer']
-
-        def register(account):
-            session_id, _, _ = RegisterCard.create()
-            return RegisterCard.execute(session_id, {
-                    'start': {'party': customer.id, 'account': account.id},
-                    }, 'open_')
         user_context, check_access = as_user(data['clerk_b'])
-        with user_context, check_access, Transaction().set_context(
-                active_model='party.party', active_id=customer.id,
-                active_ids=[customer.id]):
+        with user_context, check_access:
             with self.assertRaises(AccessError):
-                register(data['account_a'])
+                register_card(customer, data['account_a'])
             # The client's call is rolled back with the error
-            self.assertTrue(register(data['account_b'])['actions'])
+            self.assertTrue(
+                register_card(customer, data['account_b'])['actions'])
         self.assertIn(
             data['account_b'], [r.account for r in Registration.search([])])
 

@@ -2,7 +2,6 @@
 reconciliation's queries, each compared with what the sandbox recorded.
 Real trytond, real queue tasks run by trytond.worker's run_task, the real
 sandbox."""
-import datetime as dt
 import re
 from decimal import Decimal
 from html import unescape
@@ -18,7 +17,7 @@ from trytond.transaction import Transaction
 
 from .tools import (
     BusyDatabaseMixin, create_company, create_sandbox_journal,
-    pending_tasks, save_sandbox_card)
+    finish_pending_tasks, save_sandbox_card)
 
 GOOD_CARD = '4111111111111111'
 CHECKOUT_INPUT = re.compile(
@@ -88,25 +87,9 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
 
     def setUp(self):
         super().setUp()
-        for task in pending_tasks():
-            self.finish_task(task)
+        finish_pending_tasks()
 
     # Helpers
-
-    def finish_task(self, task_id):
-        with Transaction().start(DB_NAME, 0) as transaction:
-            Queue = Pool(DB_NAME).get('ir.queue')
-            Queue.write([Queue(task_id)], {'finished_at': dt.datetime.now()})
-            transaction.commit()
-
-    def run_pending(self):
-        "Run the queued tasks and those they queue, each once"
-        from trytond.worker import run_task
-        ran = set()
-        while tasks := [t for t in pending_tasks() if t not in ran]:
-            for task_id in tasks:
-                ran.add(task_id)
-                run_task(DB_NAME, task_id)
 
     def call(self, model, method, *args, user=0, context=None):
         """Call method of model in a committed transaction of user (as an

@@ -4,7 +4,6 @@ same payment twice; a task run twice at once; a hook of another module
 raising; a payment locked or changed while the answers are applied; the
 feedback arriving during the calls. Real trytond, real queue tasks run by
 trytond.worker's run_task, the real sandbox."""
-import datetime as dt
 import threading
 import unittest
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +22,9 @@ from trytond.transaction import Transaction
 
 from .tools import (
     BusyDatabaseMixin, SMTPSink, TrytonServer, create_company,
-    create_sandbox_journal, delay_order, payment_outcome, pending_tasks,
-    sandbox_transactions, save_sandbox_card, signed_feedback, wait_until)
+    create_sandbox_journal, delay_order, finish_pending_tasks,
+    payment_outcome, pending_tasks, sandbox_transactions, save_sandbox_card,
+    signed_feedback, wait_until)
 
 CARDS = {
     'good': '4111111111111111',
@@ -82,17 +82,9 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
     def setUp(self):
         super().setUp()
         self.configure(email={'uri': self.smtp.url})
-        # Only this test's tasks are run
-        for task in pending_tasks():
-            self.finish_task(task)
+        finish_pending_tasks()
 
     # Helpers
-
-    def finish_task(self, task_id):
-        with Transaction().start(DB_NAME, 0) as transaction:
-            Queue = Pool(DB_NAME).get('ir.queue')
-            Queue.write([Queue(task_id)], {'finished_at': dt.datetime.now()})
-            transaction.commit()
 
     def new_payments(self, specs, process=True):
         """Payments submitted (and processed together) for specs, a list of
@@ -123,16 +115,6 @@ class ChargeBatchTestCase(BusyDatabaseMixin, RouteTestCase):
                     Payment.process(payments)
                 transaction.commit()
                 return [p.id for p in payments]
-
-    def run_pending(self):
-        """Run the queued tasks and those they queue, each once, as workers
-        would; one that fails stays pending for the next call"""
-        from trytond.worker import run_task
-        ran = set()
-        while tasks := [t for t in pending_tasks() if t not in ran]:
-            for task_id in tasks:
-                ran.add(task_id)
-                run_task(DB_NAME, task_id)
 
     def emails(self, payment_id):
         with Transaction().start(DB_NAME, 0, readonly=True):

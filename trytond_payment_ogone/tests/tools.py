@@ -253,6 +253,17 @@ class BusyDatabaseMixin:
                 (payment_id,))
         return end
 
+    def run_pending(self):
+        """Run the queued tasks and those they queue, each once, as workers
+        would; one that fails stays pending for the next call"""
+        from trytond.tests.test_tryton import DB_NAME
+        from trytond.worker import run_task
+        ran = set()
+        while tasks := [t for t in pending_tasks() if t not in ran]:
+            for task_id in tasks:
+                ran.add(task_id)
+                run_task(DB_NAME, task_id)
+
     def run_task_locking(self, task_id, reached, payment_id):
         """Run the queue task in another thread; once reached() holds (the
         task is between two of its calls, say), lock the payment's row from
@@ -378,6 +389,19 @@ def pending_tasks():
         Queue = Pool(DB_NAME).get('ir.queue')
         return [t.id for t in Queue.search(
                 [('finished_at', '=', None)], order=[('id', 'ASC')])]
+
+
+def finish_pending_tasks():
+    "Mark the queue tasks left by earlier tests finished: a test runs its own"
+    import datetime as dt
+
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with Transaction().start(DB_NAME, 0) as transaction:
+        Queue = Pool(DB_NAME).get('ir.queue')
+        Queue.write(Queue.search([('finished_at', '=', None)]),
+            {'finished_at': dt.datetime.now()})
+        transaction.commit()
 
 
 def create_submitted_payment(database, journal_name, amount='42.50',
