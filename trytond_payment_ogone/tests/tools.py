@@ -170,6 +170,53 @@ class SMTPSink:
         self._thread.join()
 
 
+class RequestRecorder:
+    """An HTTP server on a free port that keeps every request it receives
+    and answers 404: a server that should never hear from Tryton
+
+    Only the method, path and names of the parameters are kept, so that a
+    password sent by mistake stays out of the test's failure message."""
+
+    def __init__(self, host='127.0.0.1'):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+        self.requests = []
+        requests = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self._record(b'')
+
+            def do_POST(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                self._record(self.rfile.read(length))
+
+            def _record(self, body):
+                names = sorted(parse_qs(body.decode('latin-1')))
+                requests.append((self.command, self.path, names))
+                self.send_response(404)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+
+            def log_message(self, format, *args):
+                "Quiet: the requests are in the list"
+
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f'http://{host}:{self._server.server_address[1]}'
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
 def register_card(base_url, account, alias, card_number):
     """Save a test card at the sandbox under alias, as the Alias Gateway does
 
