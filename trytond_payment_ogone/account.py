@@ -35,6 +35,9 @@ KEY_FIELDS = {
     'pspid', 'sha_in_secret', 'sha_out_secret', 'hash_algorithm', 'charset',
     'environment', 'base_url', 'sha_in_secret_stored',
     'sha_out_secret_stored'}
+# Where the account's requests go: every DirectLink call (the Check button's
+# too) carries the API user and its password there.
+ADDRESS_FIELDS = {'environment', 'base_url'}
 # The columns the stored secrets were kept in before, newest first, for the
 # migration
 RENAMED_COLUMNS = {
@@ -42,6 +45,17 @@ RENAMED_COLUMNS = {
     'sha_out_secret_stored': ['sha_out_secret', 'sha_out'],
     'api_password_stored': ['api_password'],
     }
+
+
+def platform_address(environment, base_url):
+    "Where the requests of an account go: the base URL counts for custom only"
+    return environment, (base_url if environment == 'custom' else None)
+
+
+def gives_api_password(values):
+    "Whether values replace the stored API password (the mask does not)"
+    return ('api_password_stored' in values
+        or values.get('api_password', SECRET_MASK) != SECRET_MASK)
 
 
 class SecretChar(fields.Char):
@@ -316,6 +330,36 @@ class Account(ModelSQL, ModelView):
         cls._ogone_cache.clear()
 
     @classmethod
+    def copy(cls, accounts, default=None):
+        default = {} if default is None else default.copy()
+        # A copy keeps the stored secrets: one that the default sends
+        # elsewhere needs a new API password, as a write moving an account
+        # does. Only the row the copy reads tells where each copy goes (a
+        # default may be a callable of it): the stored password's default
+        # is given that row, and compares.
+        if (Transaction().check_access
+                and default.keys() & ADDRESS_FIELDS
+                and not gives_api_password(default)):
+            def api_password_stored(origin):
+                def copied(name):
+                    if name not in default:
+                        return origin[name]
+                    value = default[name]
+                    return value(origin) if callable(value) else value
+                if (origin['api_password_stored']
+                        and platform_address(
+                            copied('environment'), copied('base_url'))
+                        != platform_address(
+                            origin['environment'], origin['base_url'])):
+                    raise AccessError(gettext(
+                            'account_payment_ogone'
+                            '.msg_account_address_api_password',
+                            account=cls(origin['id']).rec_name))
+                return origin['api_password_stored']
+            default['api_password_stored'] = api_password_stored
+        return super().copy(accounts, default=default)
+
+    @classmethod
     def validate_fields(cls, accounts, field_names):
         super().validate_fields(accounts, field_names)
         cls.check_passphrases(accounts, field_names)
@@ -378,12 +422,40 @@ class Account(ModelSQL, ModelView):
         Warning = pool.get('res.user.warning')
         super().check_modification(
             mode, accounts, values=values, external=external)
+        if mode == 'write' and external:
+            # Before the warning: no point confirming a refused write
+            cls.check_address_api_password(accounts, values)
         if (mode == 'write' and external
                 and values.keys() & KEY_FIELDS):
             name = Warning.format('ogone_key', accounts)
             if Warning.check(name):
                 raise OgoneAccountWarning(name, gettext(
                         'account_payment_ogone.msg_ogone_key_modified'))
+
+    @classmethod
+    def check_address_api_password(cls, accounts, values):
+        """Refuse to send the API password to another address unless it is
+        entered again with the address
+
+        The password is write-only, but whoever may edit the account could
+        point it at a server of theirs and read the password in the next
+        DirectLink call. Who enters it again knows it already; and the
+        server's own code, which reads the stored column anyway, is not
+        concerned (external writes only)."""
+        if not values.keys() & ADDRESS_FIELDS or gives_api_password(values):
+            return
+        for account in accounts:
+            if not account.api_password_stored:
+                continue  # no password to carry elsewhere
+            address = platform_address(account.environment, account.base_url)
+            moved = platform_address(
+                values.get('environment', account.environment),
+                values.get('base_url', account.base_url))
+            if moved != address:
+                raise AccessError(gettext(
+                        'account_payment_ogone'
+                        '.msg_account_address_api_password',
+                        account=account.rec_name))
 
 
 class AccountCurrency(ModelSQL):
