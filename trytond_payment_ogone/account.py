@@ -332,31 +332,9 @@ class Account(ModelSQL, ModelView):
     @classmethod
     def copy(cls, accounts, default=None):
         default = {} if default is None else default.copy()
-        # A copy keeps the stored secrets: one that the default sends
-        # elsewhere needs a new API password, as a write moving an account
-        # does. Only the row the copy reads tells where each copy goes (a
-        # default may be a callable of it): the stored password's default
-        # is given that row, and compares.
-        if (Transaction().check_access
-                and default.keys() & ADDRESS_FIELDS
-                and not gives_api_password(default)):
-            def api_password_stored(origin):
-                def copied(name):
-                    if name not in default:
-                        return origin[name]
-                    value = default[name]
-                    return value(origin) if callable(value) else value
-                if (origin['api_password_stored']
-                        and platform_address(
-                            copied('environment'), copied('base_url'))
-                        != platform_address(
-                            origin['environment'], origin['base_url'])):
-                    raise AccessError(gettext(
-                            'account_payment_ogone'
-                            '.msg_account_address_api_password',
-                            account=cls(origin['id']).rec_name))
-                return origin['api_password_stored']
-            default['api_password_stored'] = api_password_stored
+        # The API password stays with its account: a copy is given its own,
+        # so that no copy carries it to an address of the copier's choosing
+        default.setdefault('api_password_stored', None)
         return super().copy(accounts, default=default)
 
     @classmethod
