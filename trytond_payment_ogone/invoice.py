@@ -17,7 +17,8 @@ from trytond.transaction import Transaction
 
 from .locking import lock_rows, touch_rows
 from .payment import (
-    CHECKOUT_STATES, RANK_FAILED, RANK_PENDING, parse_status, status_rank)
+    CHECKOUT_STATES, RANK_AUTHORIZED, RANK_FAILED, RANK_PAID, RANK_PENDING,
+    parse_status, status_rank)
 from .routes import CHECKOUT_TOKEN, _page, ogone_route
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,17 @@ class Invoice(metaclass=PoolMeta):
                         'account_payment_ogone.msg_invoice_pay_unavailable',
                         invoice=invoice.rec_name))
             return {'url': url}
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, invoices):
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        # Before the cancellation reconciles the lines to pay, which the
+        # payments' transitions would warn about
+        Payment.ogone_fail_unsent(invoices)
+        super().cancel(invoices)
 
     @classmethod
     def ogone_lock(cls, invoices):
@@ -311,6 +323,65 @@ class Payment(metaclass=PoolMeta):
         return (super().ogone_payable
             and not (self.ogone_invoice
                 and self.ogone_invoice.state == 'cancelled'))
+
+    @classmethod
+    def ogone_fail_unsent(cls, invoices):
+        """Fail the waiting payments of the invoices' links that Ogone never
+        heard of, as the invoices are cancelled
+
+        A payment with an order is left as it is: its customer may be on
+        Ogone's page, and only Ogone's news can tell whether money was
+        taken.
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        waiting = {'draft', 'submitted', 'approved'}
+        # Only customer invoices offer the link
+        invoices = [i for i in invoices if i.type == 'out']
+        if not invoices:
+            return
+        # The clerk cancelling the invoice may have no access to payments:
+        # failing these is part of the cancellation
+        with Transaction().set_context(_check_access=False):
+            # A link opened meanwhile waits for the invoice, then finds it
+            # cancelled
+            Invoice.ogone_lock(invoices)
+            payments = cls.search([
+                    ('ogone_invoice', 'in', [i.id for i in invoices]),
+                    ('state', 'in', sorted(waiting)),
+                    ], order=[('id', 'ASC')])
+            if not payments:
+                return
+            # A checkout opened meanwhile has created its order by now
+            cls.ogone_lock(payments)
+            payments = [p for p in cls.browse(payments)
+                if p.state in waiting and not p.ogone_orders]
+            if not payments:
+                return
+            logger.info(
+                "Ogone payments %s failed with their cancelled invoices",
+                ', '.join(str(p.id) for p in payments))
+            drafts = [p for p in payments if p.state == 'draft']
+            if drafts:
+                # Tryton fails only a payment being processed
+                cls.submit(drafts)
+            # Nothing is sent for them, no link nor charge
+            with Transaction().set_context(_ogone_update=True):
+                cls.process(cls.browse(payments))
+            cls.fail(cls.browse(payments))
+
+    def ogone_effect(self, feedback, order):
+        applied, review = super().ogone_effect(feedback, order)
+        # The customer was on Ogone's page when the invoice was cancelled:
+        # the payment follows Ogone, as the money was taken, and the
+        # accountant refunds it
+        if (applied and not review
+                and status_rank(feedback.status) in {
+                    RANK_AUTHORIZED, RANK_PAID}
+                and self.ogone_invoice
+                and self.ogone_invoice.state == 'cancelled'):
+            review = True
+        return applied, review
 
 
 class PaymentClearing(metaclass=PoolMeta):

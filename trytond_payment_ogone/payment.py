@@ -746,8 +746,8 @@ class Payment(metaclass=PoolMeta):
                 applied)
             if review:
                 logger.warning(
-                    "Ogone reports money on %s for payment %s that does not "
-                    "settle it: review needed", order.name, payment.id)
+                    "Ogone reports money on %s for payment %s that is to be "
+                    "refunded: review needed", order.name, payment.id)
                 cls.write([payment], {'ogone_review': True})
             if applied:
                 payment._ogone_record_news(feedback, order)

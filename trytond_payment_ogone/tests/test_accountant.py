@@ -4,6 +4,7 @@ Real trytond, real queue tasks run by trytond.worker's run_task, the real
 sandbox."""
 import re
 from decimal import Decimal
+from functools import partial
 from html import unescape
 
 import requests
@@ -633,7 +634,7 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             ('succeeded', order_id, '9'))
 
 
-def _setup_invoice_database():
+def _setup_invoice_database(base_url):
     from trytond.modules.account.tests import create_chart, get_fiscalyear
     from trytond.modules.account_invoice.tests import set_invoice_sequences
     pool = Pool()
@@ -649,8 +650,7 @@ def _setup_invoice_database():
         fiscalyear = set_invoice_sequences(get_fiscalyear(company))
         fiscalyear.save()
         FiscalYear.create_period([fiscalyear])
-        journal = create_sandbox_journal(
-            'http://127.0.0.1:9/ncol/test/', company, 'IN')
+        journal = create_sandbox_journal(base_url, company, 'IN')
         configuration = Configuration(1)
         configuration.ogone_invoice_journal = journal
         configuration.save()
@@ -683,10 +683,13 @@ class InvoiceCancelledTestCase(RouteTestCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.sandbox = start_server()
+        cls.addClassCleanup(cls.sandbox.stop)
         # RouteTestCase's setUpDatabase runs once, without the restart a
         # table lock asks for (the chart's and sequences' do)
         super(RouteTestCase, cls).setUpClass()
-        committed(_setup_invoice_database)
+        committed(partial(
+                _setup_invoice_database, cls.sandbox.test_base_url))
 
     def call(self, method):
         "Call method in a committed transaction of the accountant"
@@ -697,9 +700,8 @@ class InvoiceCancelledTestCase(RouteTestCase):
                 return method(pool)
         return committed(run, user=1, context={'_check_access': True})
 
-    def test_cancelled_invoice_no_longer_paid_online(self):
-        """Once its invoice is cancelled, the payment the customer opened
-        from the invoice's link cannot be paid any more, from either link"""
+    def post_invoice(self, amount):
+        "A posted customer invoice: its id and the path of its link"
         def post(pool):
             Account = pool.get('account.account')
             Invoice = pool.get('account.invoice')
@@ -720,22 +722,55 @@ class InvoiceCancelledTestCase(RouteTestCase):
             invoice.lines = [Line(
                     invoice_type='out', company=company,
                     currency=company.currency, account=revenue, quantity=1,
-                    unit_price=Decimal('60.00'))]
+                    unit_price=Decimal(amount))]
             invoice.save()
             Invoice.post([invoice])
             return invoice.id, invoice.ogone_pay_token
         invoice_id, token = self.call(post)
-        invoice_link = (
+        return invoice_id, (
             f'/{self.db_name}/r/account_payment_ogone/invoice/{token}')
+
+    def open_link(self, invoice_link):
+        "Open the invoice's link as the customer: the path of the checkout"
         checkout = self.client().get(invoice_link)
         self.assertEqual(checkout.status_code, 303, checkout.text)
-        checkout_link = checkout.headers['Location']
+        return checkout.headers['Location']
+
+    def open_checkout(self, checkout_link):
+        "Open the checkout as the customer: the form to Ogone's page"
+        page = self.client().get(checkout_link)
+        self.assertEqual(page.status_code, 200, page.text)
+        action = unescape(CHECKOUT_ACTION.search(page.text).group(1))
+        return action, [(unescape(n), unescape(v))
+            for n, v in CHECKOUT_INPUT.findall(page.text)]
+
+    def cancel(self, *invoice_ids):
+        "The accountant cancels the invoices"
+        def cancel(pool):
+            Invoice = pool.get('account.invoice')
+            Invoice.cancel(Invoice.browse(invoice_ids))
+        self.call(cancel)
+
+    def link_payment(self, invoice_id):
+        "What the payments of the invoice's link are: id, state, orders"
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Invoice = Pool(DB_NAME).get('account.invoice')
+            invoice = Invoice(invoice_id)
+            self.assertEqual(invoice.state, 'cancelled')
+            payment, = invoice.ogone_payments
+            return (payment.id, payment.state,
+                [o.name for o in payment.ogone_orders])
+
+    def test_cancelled_invoice_no_longer_paid_online(self):
+        """Once its invoice is cancelled, the payment the customer opened
+        from the invoice's link cannot be paid any more, from either link"""
+        invoice_id, invoice_link = self.post_invoice('60.00')
+        checkout_link = self.open_link(invoice_link)
         page = self.client().get(checkout_link)
         self.assertEqual(page.status_code, 200, page.text)
         self.assertIn('ORDERID', page.text)
 
-        self.call(lambda pool: pool.get('account.invoice').cancel(
-                [pool.get('account.invoice')(invoice_id)]))
+        self.cancel(invoice_id)
         with Transaction().start(DB_NAME, 0, readonly=True):
             Invoice = Pool(DB_NAME).get('account.invoice')
             self.assertEqual(Invoice(invoice_id).state, 'cancelled')
@@ -745,3 +780,62 @@ class InvoiceCancelledTestCase(RouteTestCase):
                 page = self.client().get(link)
                 self.assertEqual(page.status_code, 410, page.text)
                 self.assertNotIn('ORDERID', page.text)
+
+    def test_cancelled_invoice_fails_payment_ogone_never_heard_of(self):
+        """Cancelling the invoice fails the payments of its link whose
+        customer never reached Ogone's page, waiting or put back to draft;
+        a payment with an order is left for Ogone's news: its customer may
+        be paying on the page"""
+        never_sent, never_sent_link = self.post_invoice('20.00')
+        self.open_link(never_sent_link)
+        in_draft, in_draft_link = self.post_invoice('25.00')
+        self.open_link(in_draft_link)
+        self.call(lambda pool: pool.get('account.payment').draft(
+                pool.get('account.invoice')(in_draft).ogone_payments))
+        on_page, on_page_link = self.post_invoice('30.00')
+        _, fields = self.open_checkout(self.open_link(on_page_link))
+
+        self.cancel(never_sent, in_draft, on_page)
+
+        for invoice_id in [never_sent, in_draft]:
+            with self.subTest(invoice=invoice_id):
+                _, state, orders = self.link_payment(invoice_id)
+                self.assertEqual((state, orders), ('failed', []))
+        _, state, orders = self.link_payment(on_page)
+        self.assertEqual(
+            (state, orders), ('submitted', [dict(fields)['ORDERID']]))
+
+    def test_paid_after_invoice_cancelled(self):
+        """A customer on Ogone's page when the invoice is cancelled pays
+        after: Ogone took the money once, the payment succeeds as Ogone
+        says, and it is flagged for the accountant to refund"""
+        from urllib.parse import urlsplit
+
+        from ogone_core.sandbox.customer import pay
+
+        invoice_id, invoice_link = self.post_invoice('45.00')
+        action, fields = self.open_checkout(self.open_link(invoice_link))
+        self.cancel(invoice_id)
+
+        result = pay(action, fields, GOOD_CARD)
+        self.assertEqual(result.status, 9)
+        back = urlsplit(result.url)
+        with self.assertLogs('trytond_payment_ogone', 'WARNING') as logs:
+            answer = self.client().get(f'{back.path}?{back.query}')
+        self.assertEqual(answer.status_code, 200, answer.text)
+        self.assertIn('review needed', '\n'.join(logs.output))
+
+        payment_id, state, _ = self.link_payment(invoice_id)
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            payment = Pool(DB_NAME).get('account.payment')(payment_id)
+            self.assertEqual(
+                (payment.state, payment.ogone_review, payment.amount),
+                ('succeeded', True, Decimal('45.00')))
+        order_id = dict(fields)['ORDERID']
+        response = requests.get(
+            f'{self.sandbox.url}/admin/api/transactions',
+            params={'orderid': order_id}, timeout=10)
+        self.assertEqual(
+            [(t['status'], t['amount']) for t in
+                response.json()['transactions']],
+            [(9, '45')])
