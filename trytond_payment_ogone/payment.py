@@ -746,8 +746,10 @@ class Payment(metaclass=PoolMeta):
                 applied)
             if review:
                 logger.warning(
-                    "Ogone reports money on %s for payment %s that is to be "
-                    "refunded: review needed", order.name, payment.id)
+                    "Ogone reports money on %s for payment %s that it cannot "
+                    "account for as is (paid twice, changed since, or its "
+                    "invoice cancelled): review needed",
+                    order.name, payment.id)
                 cls.write([payment], {'ogone_review': True})
             if applied:
                 payment._ogone_record_news(feedback, order)
