@@ -127,6 +127,15 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             return refund.id
         return self.call('account.payment.ogone.refund', create)
 
+    def settle_and_reconcile(self, order_id):
+        """The sandbox settles the order's operation in progress, and the
+        reconciliation learns it by querying"""
+        requests.post(f'{self.sandbox.url}/admin/api/settle', json={
+                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': order_id},
+            timeout=10).raise_for_status()
+        self.call('account.payment', lambda P: P.ogone_reconcile())
+        self.run_pending()
+
     def history(self, payment_id):
         "The operations, amounts and statuses of the sandbox's transaction"
         pay_id, = self.read('account.payment', payment_id, 'ogone_pay_id')
@@ -209,11 +218,7 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
             pass
         self.run_pending()
 
-        requests.post(f'{self.sandbox.url}/admin/api/settle', json={
-                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': order_id},
-            timeout=10).raise_for_status()
-        self.call('account.payment', lambda P: P.ogone_reconcile())
-        self.run_pending()
+        self.settle_and_reconcile(order_id)
         self.assertEqual(self.history(payment_id)[-1][2], 9)
         self.assertEqual(
             self.read('account.payment', payment_id, 'state',
@@ -311,11 +316,7 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
         self.assertEqual([h[:2] for h in self.history(payment_id)],
             [('SAL', Decimal('40.00')), ('RFD', Decimal('15.00'))])
 
-        requests.post(f'{self.sandbox.url}/admin/api/settle', json={
-                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': order_id},
-            timeout=10).raise_for_status()
-        self.call('account.payment', lambda P: P.ogone_reconcile())
-        self.run_pending()
+        self.settle_and_reconcile(order_id)
         self.assertEqual(self.history(payment_id)[-1][2], 8)
         self.assertEqual(
             self.read('account.payment.ogone.refund', refund_id, 'state'),
@@ -417,11 +418,7 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
         self.run_pending()
         order_id, = self.read('account.payment', payment_id,
             'ogone_order_id')
-        requests.post(f'{self.sandbox.url}/admin/api/settle', json={
-                'pspid': DEFAULT_MERCHANT.pspid, 'orderid': order_id},
-            timeout=10).raise_for_status()
-        self.call('account.payment', lambda P: P.ogone_reconcile())
-        self.run_pending()
+        self.settle_and_reconcile(order_id)
         self.assertEqual(self.history(payment_id), [
                 ('RES', Decimal('50.00'), 5), ('SAL', Decimal('50.00'), 9)])
         self.assertEqual(
@@ -446,12 +443,7 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
                 self.call('account.payment.ogone.refund',
                     lambda Refund: Refund.approve([Refund(refund_id)]))
                 self.run_pending()
-                requests.post(f'{self.sandbox.url}/admin/api/settle', json={
-                        'pspid': DEFAULT_MERCHANT.pspid,
-                        'orderid': order_id},
-                    timeout=10).raise_for_status()
-                self.call('account.payment', lambda P: P.ogone_reconcile())
-                self.run_pending()
+                self.settle_and_reconcile(order_id)
                 self.assertEqual(self.history(payment_id), [
                         ('SAL', Decimal(amount), 9),
                         ('RFD', Decimal(refund), 8)])
@@ -484,12 +476,7 @@ class AccountantTestCase(BusyDatabaseMixin, RouteTestCase):
                     lambda P: P.ogone_capture([P(payment_id)]), user=1,
                     context=rpc)
                 self.run_pending()
-                requests.post(f'{self.sandbox.url}/admin/api/settle', json={
-                        'pspid': DEFAULT_MERCHANT.pspid,
-                        'orderid': order_id},
-                    timeout=10).raise_for_status()
-                self.call('account.payment', lambda P: P.ogone_reconcile())
-                self.run_pending()
+                self.settle_and_reconcile(order_id)
                 self.assertEqual(self.history(payment_id), [
                         ('RES', Decimal(amount), 5),
                         ('SAS', Decimal(captured), 9)])
