@@ -66,15 +66,16 @@ class SecretChar(fields.Char):
     party's saved cards) is converted without, so a "like 'a%'" on the
     column would answer character by character."""
 
-    def convert_domain(self, domain, tables, Model):
+    def _refuse(self, Model):
         raise AccessError(gettext(
                 'account_payment_ogone.msg_secret_not_searchable',
                 **Model.__names__(self.name)))
 
+    def convert_domain(self, domain, tables, Model):
+        self._refuse(Model)
+
     def convert_order(self, name, tables, Model):
-        raise AccessError(gettext(
-                'account_payment_ogone.msg_secret_not_searchable',
-                **Model.__names__(self.name)))
+        self._refuse(Model)
 
     def searchable(self, model):
         return False

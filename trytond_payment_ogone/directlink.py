@@ -562,11 +562,7 @@ class Payment(metaclass=PoolMeta):
     def _ogone_ask_capture(cls, payments):
         for payment in payments:
             order = payment._ogone_current_order
-            # As the button's states, for the callers on the server, whose
-            # calls trytond does not check
-            if not (payment.ogone_capture_needed and payment.ogone_pay_id
-                    and order and payment.state == 'processing'
-                    and not payment.ogone_operation_sent):
+            if not (payment._ogone_operation_askable and order):
                 raise ProcessError(gettext(
                         'account_payment_ogone.msg_ogone_not_authorized',
                         payment=payment.rec_name))
@@ -582,13 +578,19 @@ class Payment(metaclass=PoolMeta):
     @ModelView.button
     def ogone_void(cls, payments):
         for payment in payments:
-            if not (payment.ogone_capture_needed and payment.ogone_pay_id
-                    and payment.state == 'processing'
-                    and not payment.ogone_operation_sent):
+            if not payment._ogone_operation_askable:
                 raise ProcessError(gettext(
                         'account_payment_ogone.msg_ogone_not_authorized',
                         payment=payment.rec_name))
         cls._ogone_ask_operation(payments, 'void')
+
+    @property
+    def _ogone_operation_askable(self):
+        """Whether a capture or void may be asked, as their buttons' states
+        say: checked again for the callers on the server, whose calls
+        trytond does not check"""
+        return (self.ogone_capture_needed and self.ogone_pay_id
+            and self.state == 'processing' and not self.ogone_operation_sent)
 
     @classmethod
     def _ogone_ask_operation(cls, payments, operation):
