@@ -165,12 +165,10 @@ class AccountPaymentOgoneAccountSecretsTestCase(DBTestCase):
         admin = self.create_account_admin()
         account = self.create_account()
         with self.as_user(admin):
-            try:
+            with self.assertRaises(AccessError):
                 Account.write([Account(account.id)], {
                         'environment': 'custom',
                         'base_url': self.recorder.url + '/ncol/test/'})
-            except AccessError:
-                pass  # what is asserted is what goes out
             Account.ogone_check([Account(account.id)])
         self.assertEqual(self.recorder.requests, [])
         account = Account(account.id)

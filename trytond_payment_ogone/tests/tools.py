@@ -116,7 +116,26 @@ class TrytonServer:
             f'?{parts.query}' if parts.query else '')
 
 
-class SMTPSink:
+class _BackgroundServer:
+    "A socketserver served by a thread of the test, from start to stop"
+
+    def _serve(self, server):
+        self._server = server
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+class SMTPSink(_BackgroundServer):
     """An SMTP server on a free port that keeps every message it receives
 
     trytond sends its e-mails to it when [email] uri points to its url, so
@@ -154,23 +173,11 @@ class SMTPSink:
                     else:
                         self.wfile.write(b'250 ok\r\n')
 
-        self._server = socketserver.ThreadingTCPServer((host, 0), Handler)
-        self._server.daemon_threads = True
+        self._serve(socketserver.ThreadingTCPServer((host, 0), Handler))
         self.url = f'smtp://{host}:{self._server.server_address[1]}'
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
 
-class RequestRecorder:
+class RequestRecorder(_BackgroundServer):
     """An HTTP server on a free port that keeps every request it receives
     and answers 404: a server that should never hear from Tryton
 
@@ -201,20 +208,8 @@ class RequestRecorder:
             def log_message(self, format, *args):
                 "Quiet: the requests are in the list"
 
-        self._server = ThreadingHTTPServer((host, 0), Handler)
-        self._server.daemon_threads = True
+        self._serve(ThreadingHTTPServer((host, 0), Handler))
         self.url = f'http://{host}:{self._server.server_address[1]}'
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
 
 def register_card(base_url, account, alias, card_number):
